@@ -1,0 +1,3 @@
+"""Atelier: AI-assisted structured work, self-hosted."""
+
+__version__ = "0.1.0"

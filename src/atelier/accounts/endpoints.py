@@ -1,0 +1,92 @@
+"""/auth, /me and /api-keys."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request, Response, status
+
+from atelier.accounts import service
+from atelier.accounts.deps import CurrentUser, Token
+from atelier.accounts.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyOut,
+    AuthOut,
+    LoginIn,
+    ProfileUpdate,
+    SignupIn,
+    UserOut,
+)
+from atelier.core.deps import DB, AppSettings, Paging
+from atelier.core.pagination import Page
+
+router = APIRouter(tags=["accounts"])
+
+
+@router.post("/auth/signup", status_code=status.HTTP_201_CREATED, response_model=AuthOut)
+async def signup(body: SignupIn, session: DB, settings: AppSettings, request: Request) -> AuthOut:
+    user = await service.create_user(
+        session, email=body.email, name=body.name, password=body.password
+    )
+    login, token = await service.start_session(
+        session,
+        user=user,
+        ttl_hours=settings.session_ttl_hours,
+        user_agent=request.headers.get("user-agent"),
+    )
+    return AuthOut(user=UserOut.model_validate(user), token=token, expires_at=login.expires_at)
+
+
+@router.post("/auth/login", response_model=AuthOut)
+async def login(body: LoginIn, session: DB, settings: AppSettings, request: Request) -> AuthOut:
+    user = await service.login(session, email=body.email, password=body.password)
+    login_row, token = await service.start_session(
+        session,
+        user=user,
+        ttl_hours=settings.session_ttl_hours,
+        user_agent=request.headers.get("user-agent"),
+    )
+    return AuthOut(user=UserOut.model_validate(user), token=token, expires_at=login_row.expires_at)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(user: CurrentUser, token: Token, session: DB) -> Response:
+    await service.revoke_session(session, token=token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me", response_model=UserOut)
+async def me(user: CurrentUser) -> UserOut:
+    return UserOut.model_validate(user)
+
+
+@router.patch("/me", response_model=UserOut)
+async def update_me(body: ProfileUpdate, user: CurrentUser, session: DB) -> UserOut:
+    for field, value in body.model_dump(exclude_unset=True).items():
+        if value is not None:
+            setattr(user, field, value)
+    await session.flush()
+    return UserOut.model_validate(user)
+
+
+@router.post("/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
+async def create_api_key(body: ApiKeyCreate, user: CurrentUser, session: DB) -> ApiKeyCreated:
+    key, raw = await service.create_api_key(
+        session, user=user, label=body.label, expires_at=body.expires_at
+    )
+    return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=raw)
+
+
+@router.get("/api-keys", response_model=Page[ApiKeyOut])
+async def list_api_keys(user: CurrentUser, session: DB, page: Paging) -> Page[ApiKeyOut]:
+    keys, cursor = await service.list_api_keys(
+        session, user=user, cursor=page.cursor, limit=page.limit
+    )
+    return Page(items=[ApiKeyOut.model_validate(k) for k in keys], next_cursor=cursor)
+
+
+@router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def revoke_api_key(key_id: uuid.UUID, user: CurrentUser, session: DB) -> Response:
+    await service.revoke_api_key(session, user=user, key_id=key_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,63 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from atelier import __version__
+from atelier.accounts.endpoints import router as accounts_router
+from atelier.accounts.org_endpoints import router as organizations_router
+from atelier.artifacts.endpoints import artifact_router, project_artifacts_router
+from atelier.config import Settings, get_settings
+from atelier.core.db import make_engine, make_sessionmaker
+from atelier.core.handlers import install_error_handlers
+from atelier.core.limits import BodySizeLimit
+from atelier.core.logging import configure_logging
+from atelier.projects.endpoints import router as projects_router
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(accounts_router)
+    api.include_router(organizations_router)
+    api.include_router(projects_router)
+    api.include_router(project_artifacts_router)
+    # Seed 000 calls artifacts "models": both paths reach the same handlers.
+    api.include_router(artifact_router, prefix="/artifacts", tags=["artifacts"])
+    api.include_router(artifact_router, prefix="/models", tags=["models (alias of artifacts)"])
+    return api
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    engine = make_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Atelier",
+        version=__version__,
+        description="AI-assisted structured work: projects, tools, versioned artifacts.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(api_router())
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

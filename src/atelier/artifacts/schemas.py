@@ -1,0 +1,94 @@
+"""API models for artifacts and versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from atelier.artifacts.models import ArtifactStatus, Derivation, GeneratedBy, VersionFormat
+from atelier.core.schemas import InputModel, OutputModel
+
+ToolKey = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$"),
+    Field(description="the tool that made this artifact, e.g. value_proposition"),
+]
+ArtifactName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class ArtifactCreate(InputModel):
+    type: ToolKey
+    name: ArtifactName
+    input_data: dict[str, Any] = Field(default_factory=dict)
+    output_data: dict[str, Any] | None = None
+    status: ArtifactStatus = ArtifactStatus.DRAFT
+    parent_id: uuid.UUID | None = Field(
+        default=None, description="the artifact this one was derived from (same project)"
+    )
+    derivation: Derivation | None = Field(
+        default=None, description="how it was derived from parent_id; required with a parent"
+    )
+
+
+class ArtifactUpdate(InputModel):
+    name: ArtifactName | None = None
+    status: ArtifactStatus | None = None
+    input_data: dict[str, Any] | None = None
+    output_data: dict[str, Any] | None = Field(
+        default=None, description="a change creates a new active version, generated_by=human"
+    )
+
+
+class DuplicateIn(InputModel):
+    name: ArtifactName | None = None
+
+
+class ArtifactOut(OutputModel):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    user_id: uuid.UUID
+    stage_id: uuid.UUID | None
+    type: str
+    name: str
+    status: ArtifactStatus
+    input_data: dict[str, Any]
+    output_data: dict[str, Any] | None
+    parent_id: uuid.UUID | None
+    derivation: Derivation
+    latest_version: int
+    active_version: int | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class VersionOut(OutputModel):
+    id: uuid.UUID
+    artifact_id: uuid.UUID
+    version: int
+    format: VersionFormat
+    content: str
+    generated_by: GeneratedBy
+    ai_generation_id: uuid.UUID | None
+    created_by_id: uuid.UUID | None
+    is_active: bool
+    created_at: dt.datetime
+
+
+class VersionSummary(OutputModel):
+    version: int
+    format: VersionFormat
+    generated_by: GeneratedBy
+    is_active: bool
+    created_at: dt.datetime
+
+
+class HistoryNode(ArtifactOut):
+    deleted_at: dt.datetime | None = None
+    versions: list[VersionSummary]
+
+
+class HistoryOut(OutputModel):
+    items: list[HistoryNode] = Field(description="the lineage chain, oldest first")

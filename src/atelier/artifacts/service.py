@@ -1,0 +1,212 @@
+"""Artifacts: create, list, edit (a new version per output change), duplicate, lineage."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import ScalarSelect, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atelier.accounts.models import User
+from atelier.artifacts.models import (
+    Artifact,
+    ArtifactStatus,
+    ArtifactVersion,
+    Derivation,
+    GeneratedBy,
+)
+from atelier.artifacts.versions import add_version, json_content
+from atelier.core.db import utcnow
+from atelier.core.errors import field_error
+from atelier.core.pagination import next_cursor, paginate_query
+from atelier.projects.models import Project
+
+MAX_LINEAGE_DEPTH = 1000
+
+
+async def _check_parent(
+    session: AsyncSession, *, project: Project, parent_id: uuid.UUID
+) -> Artifact:
+    parent = await session.get(Artifact, parent_id)
+    if parent is None or parent.project_id != project.id or parent.deleted_at is not None:
+        raise field_error("body.parent_id", "no such artifact in this project")
+    return parent
+
+
+async def create_artifact(
+    session: AsyncSession,
+    *,
+    project: Project,
+    user: User,
+    type: str,
+    name: str,
+    input_data: dict[str, Any],
+    output_data: dict[str, Any] | None = None,
+    status: ArtifactStatus = ArtifactStatus.DRAFT,
+    parent_id: uuid.UUID | None = None,
+    derivation: Derivation | None = None,
+    stage_id: uuid.UUID | None = None,
+) -> Artifact:
+    if parent_id is not None:
+        await _check_parent(session, project=project, parent_id=parent_id)
+        if derivation in (None, Derivation.CREATED):
+            raise field_error("body.derivation", "say how this artifact derives from its parent")
+    elif derivation not in (None, Derivation.CREATED):
+        raise field_error("body.parent_id", f"a {derivation} artifact needs its parent's id")
+    artifact = Artifact(
+        project_id=project.id,
+        user_id=user.id,
+        stage_id=stage_id,
+        type=type,
+        name=name,
+        status=status,
+        input_data=input_data,
+        output_data=None,
+        parent_id=parent_id,
+        derivation=derivation or Derivation.CREATED,
+    )
+    session.add(artifact)
+    await session.flush()
+    if output_data is not None:
+        await add_version(
+            session,
+            artifact=artifact,
+            content=json_content(output_data),
+            generated_by=GeneratedBy.HUMAN,
+            created_by_id=user.id,
+        )
+    return artifact
+
+
+async def list_artifacts(
+    session: AsyncSession,
+    *,
+    project: Project,
+    cursor: str | None,
+    limit: int,
+    type: str | None = None,
+    status: ArtifactStatus | None = None,
+) -> tuple[list[tuple[Artifact, int | None]], str | None]:
+    query = select(Artifact, active_version_number()).where(
+        Artifact.project_id == project.id, Artifact.deleted_at.is_(None)
+    )
+    if type is not None:
+        query = query.where(Artifact.type == type)
+    if status is not None:
+        query = query.where(Artifact.status == status)
+    query = paginate_query(
+        query,
+        created_col=Artifact.created_at,
+        id_col=Artifact.id,
+        cursor=cursor,
+        limit=limit,
+    )
+    rows: list[tuple[Artifact, int | None]] = [
+        (artifact, active) for artifact, active in (await session.execute(query)).all()
+    ]
+    return rows[:limit], next_cursor([a for a, _ in rows], limit)
+
+
+async def update_artifact(
+    session: AsyncSession, *, artifact: Artifact, user: User, changes: dict[str, Any]
+) -> Artifact:
+    for required in ("name", "status", "input_data"):
+        if required in changes and changes[required] is None:
+            raise field_error(f"body.{required}", "may not be null")
+    output = changes.pop("output_data", None)
+    if output is not None and output != artifact.output_data:
+        await add_version(
+            session,
+            artifact=artifact,
+            content=json_content(output),
+            generated_by=GeneratedBy.HUMAN,
+            created_by_id=user.id,
+        )
+    for field, value in changes.items():
+        setattr(artifact, field, value)
+    await session.flush()
+    return artifact
+
+
+def active_version_number() -> ScalarSelect[int]:
+    """Correlated subquery: the active version's number, read with the artifact row."""
+    return (
+        select(ArtifactVersion.version)
+        .where(ArtifactVersion.artifact_id == Artifact.id, ArtifactVersion.is_active.is_(True))
+        .correlate(Artifact)
+        .scalar_subquery()
+    )
+
+
+async def active_version(session: AsyncSession, artifact_id: uuid.UUID) -> ArtifactVersion | None:
+    version: ArtifactVersion | None = await session.scalar(
+        select(ArtifactVersion).where(
+            ArtifactVersion.artifact_id == artifact_id, ArtifactVersion.is_active.is_(True)
+        )
+    )
+    return version
+
+
+async def duplicate(
+    session: AsyncSession, *, artifact: Artifact, user: User, name: str | None
+) -> Artifact:
+    copy = Artifact(
+        project_id=artifact.project_id,
+        user_id=user.id,
+        stage_id=artifact.stage_id,
+        type=artifact.type,
+        name=name or f"{artifact.name} (copy)"[:200],
+        status=ArtifactStatus.DRAFT,
+        input_data=dict(artifact.input_data),
+        output_data=None,
+        parent_id=artifact.id,
+        derivation=Derivation.DUPLICATED,
+    )
+    session.add(copy)
+    await session.flush()
+    source = await active_version(session, artifact.id)
+    if source is not None:
+        await add_version(
+            session,
+            artifact=copy,
+            content=source.content,
+            format=source.format,
+            generated_by=source.generated_by,
+            created_by_id=user.id,
+            ai_generation_id=source.ai_generation_id,
+        )
+    return copy
+
+
+async def lineage(
+    session: AsyncSession, *, artifact: Artifact
+) -> list[tuple[Artifact, list[ArtifactVersion]]]:
+    """The chain from the original artifact down to this one, each with its versions."""
+    chain = [artifact]
+    seen = {artifact.id}
+    current = artifact
+    while current.parent_id is not None and len(chain) < MAX_LINEAGE_DEPTH:
+        parent = await session.get(Artifact, current.parent_id)
+        if parent is None or parent.id in seen:
+            break
+        chain.append(parent)
+        seen.add(parent.id)
+        current = parent
+    chain.reverse()
+    versions = (
+        await session.scalars(
+            select(ArtifactVersion)
+            .where(ArtifactVersion.artifact_id.in_(seen))
+            .order_by(ArtifactVersion.version)
+        )
+    ).all()
+    by_artifact: dict[uuid.UUID, list[ArtifactVersion]] = {a.id: [] for a in chain}
+    for version in versions:
+        by_artifact[version.artifact_id].append(version)
+    return [(a, by_artifact[a.id]) for a in chain]
+
+
+async def soft_delete(session: AsyncSession, *, artifact: Artifact) -> None:
+    artifact.deleted_at = utcnow()
+    await session.flush()

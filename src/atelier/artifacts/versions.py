@@ -1,0 +1,123 @@
+"""Versions: numbered per artifact without gaps, exactly one active at a time."""
+
+from __future__ import annotations
+
+import uuid
+
+import orjson
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from atelier.artifacts.models import Artifact, ArtifactVersion, GeneratedBy, VersionFormat
+from atelier.core.db import utcnow
+from atelier.core.errors import NotFound, field_error
+
+
+def json_content(data: object) -> str:
+    return orjson.dumps(data).decode()
+
+
+async def _lock_artifact(session: AsyncSession, artifact: Artifact, *, bump: bool) -> int:
+    """Take the artifact's write lock first (row lock on PostgreSQL, the database write
+    lock on SQLite, before any version row is read) and optionally hand out a number."""
+    values: dict[str, object] = {"updated_at": utcnow()}
+    if bump:
+        values["latest_version"] = Artifact.latest_version + 1
+    number = await session.scalar(
+        update(Artifact)
+        .where(Artifact.id == artifact.id)
+        .values(**values)
+        .returning(Artifact.latest_version)
+        .execution_options(synchronize_session=False)
+    )
+    if number is None:
+        raise NotFound("no such artifact", code="artifact_not_found")
+    set_committed_value(artifact, "latest_version", number)
+    return int(number)
+
+
+async def _deactivate_all(session: AsyncSession, artifact_id: uuid.UUID) -> None:
+    await session.execute(
+        update(ArtifactVersion)
+        .where(ArtifactVersion.artifact_id == artifact_id, ArtifactVersion.is_active.is_(True))
+        .values(is_active=False)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def add_version(
+    session: AsyncSession,
+    *,
+    artifact: Artifact,
+    content: str,
+    format: VersionFormat = VersionFormat.JSON,
+    generated_by: GeneratedBy,
+    created_by_id: uuid.UUID | None,
+    ai_generation_id: uuid.UUID | None = None,
+) -> ArtifactVersion:
+    number = await _lock_artifact(session, artifact, bump=True)
+    await _deactivate_all(session, artifact.id)
+    version = ArtifactVersion(
+        artifact_id=artifact.id,
+        version=number,
+        format=format,
+        content=content,
+        generated_by=generated_by,
+        created_by_id=created_by_id,
+        ai_generation_id=ai_generation_id,
+        is_active=True,
+    )
+    session.add(version)
+    await session.flush()
+    if format == VersionFormat.JSON:
+        artifact.output_data = orjson.loads(content)
+    return version
+
+
+async def activate_version(
+    session: AsyncSession, *, artifact: Artifact, number: int
+) -> ArtifactVersion:
+    await _lock_artifact(session, artifact, bump=False)
+    version = await session.scalar(
+        select(ArtifactVersion).where(
+            ArtifactVersion.artifact_id == artifact.id, ArtifactVersion.version == number
+        )
+    )
+    if version is None:
+        raise NotFound(f"artifact has no version {number}", code="version_not_found")
+    if not version.is_active:
+        await _deactivate_all(session, artifact.id)
+        version.is_active = True
+        await session.flush()
+    if version.format == VersionFormat.JSON:
+        artifact.output_data = orjson.loads(version.content)
+    await session.flush()
+    return version
+
+
+async def get_version(session: AsyncSession, *, artifact: Artifact, number: int) -> ArtifactVersion:
+    version = await session.scalar(
+        select(ArtifactVersion).where(
+            ArtifactVersion.artifact_id == artifact.id, ArtifactVersion.version == number
+        )
+    )
+    if version is None:
+        raise NotFound(f"artifact has no version {number}", code="version_not_found")
+    return version
+
+
+async def list_versions(
+    session: AsyncSession, *, artifact: Artifact, cursor: str | None, limit: int
+) -> tuple[list[ArtifactVersion], str | None]:
+    """Newest first; the cursor is the last version number seen."""
+    query = select(ArtifactVersion).where(ArtifactVersion.artifact_id == artifact.id)
+    if cursor:
+        if not cursor.isdigit():
+            raise field_error("query.cursor", "not a cursor returned by this API")
+        query = query.where(ArtifactVersion.version < int(cursor))
+    query = query.order_by(ArtifactVersion.version.desc()).limit(limit + 1)
+    rows = list((await session.scalars(query)).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (str(rows[-1].version) if more and rows else None)

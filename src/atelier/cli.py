@@ -1,0 +1,136 @@
+"""The `atelier` command."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+from typing import Annotated
+
+import typer
+
+from atelier.config import get_settings
+
+app = typer.Typer(
+    help="Atelier: AI-assisted structured work. Serve the app, manage the database and users.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="interface to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="server processes")] = 1,
+    reload: Annotated[bool, typer.Option(help="restart on code changes (development)")] = False,
+) -> None:
+    """Serve the web app and the API (/api/v1, docs at /docs)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "atelier.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        reload=reload,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from atelier import migrate
+
+    settings = get_settings()
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.resolved_database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision")]) -> None:
+    """Revert migrations down to REVISION."""
+    from atelier import migrate
+
+    migrate.downgrade(get_settings().resolved_database_url, revision)
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's current revision."""
+    from atelier import migrate
+
+    migrate.current(get_settings().resolved_database_url)
+
+
+async def _create_user(email: str, name: str, password: str, admin: bool) -> str:
+    from atelier.accounts.models import UserRole
+    from atelier.accounts.service import create_user
+    from atelier.core.db import make_engine, make_sessionmaker, session_scope
+
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        async for session in session_scope(make_sessionmaker(engine)):
+            user = await create_user(
+                session,
+                email=email,
+                name=name,
+                password=password,
+                role=UserRole.ADMIN if admin else UserRole.USER,
+            )
+            return str(user.id)
+    finally:
+        await engine.dispose()
+    raise RuntimeError("unreachable")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="login email")],
+    name: Annotated[str, typer.Option(help="display name")],
+    admin: Annotated[bool, typer.Option("--admin", help="give the ADMIN role")] = False,
+    password: Annotated[
+        str | None, typer.Option(help="password; prompted for (or generated) when omitted")
+    ] = None,
+) -> None:
+    """Create a user account."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from atelier.accounts.schemas import SignupIn
+    from atelier.core.errors import AtelierError
+
+    generated = False
+    if password is None:
+        if sys.stdin.isatty():
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        else:
+            password, generated = secrets.token_urlsafe(18), True
+    try:
+        TypeAdapter(SignupIn).validate_python({"email": email, "name": name, "password": password})
+    except ValidationError as exc:
+        for err in exc.errors():
+            typer.echo(f"error: {err['loc'][0]}: {err['msg']}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        user_id = asyncio.run(_create_user(email, name, password, admin))
+    except AtelierError as exc:
+        typer.echo(f"error: {exc.code}: {exc.detail}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"created user {user_id} <{email}>{' (admin)' if admin else ''}")
+    if generated:
+        typer.echo(f"generated password (shown once): {password}")
+
+
+if __name__ == "__main__":
+    app()

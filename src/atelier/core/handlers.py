@@ -1,0 +1,78 @@
+"""Every error leaves as {"error": CODE, "detail": ...}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from atelier.core.errors import AtelierError
+
+log = structlog.get_logger("atelier.errors")
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+def error_response(status: int, code: str, detail: Any, headers: Any = None) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _clean_error(err: dict[str, Any]) -> dict[str, Any]:
+    out = {"field": _field_name(tuple(err.get("loc", ()))), "message": err.get("msg", "")}
+    if err.get("type"):
+        out["type"] = err["type"]
+    return out
+
+
+async def _atelier_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AtelierError)
+    return error_response(exc.status_code, exc.code, exc.detail)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    path_errors = [e for e in errors if e.get("loc", ("",))[0] == "path"]
+    if path_errors:
+        # A malformed id names an object that cannot exist: not found, not a crash.
+        names = ", ".join(str(e["loc"][-1]) for e in path_errors)
+        return error_response(404, "invalid_id", f"malformed id in path: {names}")
+    return error_response(422, "validation_error", [_clean_error(e) for e in errors])
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    detail = exc.detail if exc.detail else code
+    return error_response(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled_error", path=request.url.path, method=request.method)
+    return error_response(500, "internal_error", "something went wrong on our side")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AtelierError, _atelier_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

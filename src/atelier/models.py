@@ -1,0 +1,30 @@
+"""Every table, imported in one place so metadata (and Alembic) sees them all."""
+
+from atelier.accounts.models import (
+    ApiKey,
+    Membership,
+    Organization,
+    Subscription,
+    SubscriptionUsage,
+    User,
+    UserSession,
+)
+from atelier.artifacts.models import Artifact, ArtifactVersion
+from atelier.core.db import Base
+from atelier.projects.models import Project, Stage, Template
+
+__all__ = [
+    "ApiKey",
+    "Artifact",
+    "ArtifactVersion",
+    "Base",
+    "Membership",
+    "Organization",
+    "Project",
+    "Stage",
+    "Subscription",
+    "SubscriptionUsage",
+    "Template",
+    "User",
+    "UserSession",
+]

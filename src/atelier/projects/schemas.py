@@ -1,0 +1,55 @@
+"""API models for projects."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from atelier.core.schemas import InputModel, OutputModel
+from atelier.projects.models import Pack, Phase, ProjectStatus
+
+ProjectName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=10_000)]
+
+
+class ProjectCreate(InputModel):
+    name: ProjectName
+    description: Description | None = None
+    pack: Pack = Pack.GENERAL
+    phase: Phase = Phase.DISCOVER
+    status: ProjectStatus = ProjectStatus.ACTIVE
+    organization_id: uuid.UUID | None = None
+    current_stage: Annotated[int, Field(ge=1, le=100)] | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class ProjectUpdate(InputModel):
+    name: ProjectName | None = None
+    description: Description | None = None
+    phase: Phase | None = None
+    status: ProjectStatus | None = None
+    organization_id: uuid.UUID | None = None
+    current_stage: Annotated[int, Field(ge=1, le=100)] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class ProjectOut(OutputModel):
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    organization_id: uuid.UUID | None
+    name: str
+    slug: str
+    description: str | None
+    pack: Pack
+    phase: Phase
+    status: ProjectStatus
+    current_stage: int | None
+    metadata: dict[str, Any] = Field(validation_alias="metadata_")
+    ai_provider_id: uuid.UUID | None
+    template_id: uuid.UUID | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    deleted_at: dt.datetime | None

@@ -1,0 +1,151 @@
+"""Projects: create with a unique slug, list what a user can see, soft delete and restore."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atelier.accounts.models import OrgRole, User
+from atelier.accounts.org_service import WRITERS, membership_role
+from atelier.core.db import utcnow
+from atelier.core.errors import Conflict, Forbidden, field_error
+from atelier.core.ids import slugify
+from atelier.core.pagination import next_cursor, paginate_query
+from atelier.projects.access import Need, ProjectAccess, require, visible_to
+from atelier.projects.models import Pack, Phase, Project, ProjectStatus
+
+
+async def _unique_slug(session: AsyncSession, owner_id: uuid.UUID, name: str) -> str:
+    base = slugify(name)
+    taken = set(
+        (
+            await session.scalars(
+                select(Project.slug).where(
+                    Project.owner_id == owner_id, Project.slug.startswith(base)
+                )
+            )
+        ).all()
+    )
+    slug, n = base, 1
+    while slug in taken:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+async def _check_org_write(session: AsyncSession, user: User, org_id: uuid.UUID) -> None:
+    role = await membership_role(session, user_id=user.id, organization_id=org_id)
+    if role is None:
+        raise field_error("body.organization_id", "no such organization")
+    if role not in WRITERS:
+        raise Forbidden(
+            f"you are {OrgRole(role)} in this organization; viewers cannot add projects"
+        )
+
+
+async def create_project(
+    session: AsyncSession,
+    *,
+    user: User,
+    name: str,
+    description: str | None = None,
+    pack: Pack = Pack.GENERAL,
+    phase: Phase = Phase.DISCOVER,
+    status: ProjectStatus = ProjectStatus.ACTIVE,
+    organization_id: uuid.UUID | None = None,
+    current_stage: int | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Project:
+    if organization_id is not None:
+        await _check_org_write(session, user, organization_id)
+    project = Project(
+        owner_id=user.id,
+        organization_id=organization_id,
+        name=name,
+        slug=await _unique_slug(session, user.id, name),
+        description=description,
+        pack=pack,
+        phase=phase,
+        status=status,
+        current_stage=current_stage,
+        metadata_=metadata or {},
+    )
+    session.add(project)
+    await session.flush()
+    return project
+
+
+async def list_projects(
+    session: AsyncSession,
+    *,
+    user: User,
+    cursor: str | None,
+    limit: int,
+    pack: Pack | None = None,
+    status: ProjectStatus | None = None,
+    phase: Phase | None = None,
+    organization_id: uuid.UUID | None = None,
+    search: str | None = None,
+    deleted: bool = False,
+) -> tuple[list[Project], str | None]:
+    query = select(Project).where(visible_to(user))
+    if deleted:
+        # The trash: only what the user may restore, i.e. their own projects.
+        query = query.where(Project.deleted_at.is_not(None), Project.owner_id == user.id)
+    else:
+        query = query.where(Project.deleted_at.is_(None))
+    if pack is not None:
+        query = query.where(Project.pack == pack)
+    if status is not None:
+        query = query.where(Project.status == status)
+    if phase is not None:
+        query = query.where(Project.phase == phase)
+    if organization_id is not None:
+        query = query.where(Project.organization_id == organization_id)
+    if search:
+        query = query.where(Project.name.ilike(f"%{search}%"))
+    query = paginate_query(
+        query, created_col=Project.created_at, id_col=Project.id, cursor=cursor, limit=limit
+    )
+    rows = list((await session.scalars(query)).all())
+    return rows[:limit], next_cursor(rows, limit)
+
+
+_MANAGER_ONLY = {"organization_id"}
+
+
+async def update_project(
+    session: AsyncSession, *, access: ProjectAccess, changes: dict[str, Any]
+) -> Project:
+    project = access.project
+    if _MANAGER_ONLY & changes.keys():
+        require(access.level, Need.MANAGE)
+        org_id = changes["organization_id"]
+        if org_id is not None and org_id != project.organization_id:
+            await _check_org_write(session, access.user, org_id)
+    for required in ("name", "phase", "status"):
+        if required in changes and changes[required] is None:
+            raise field_error(f"body.{required}", "may not be null")
+    for field, value in changes.items():
+        if field == "metadata":
+            project.metadata_ = value or {}
+        else:
+            setattr(project, field, value)
+    await session.flush()
+    return project
+
+
+async def soft_delete(session: AsyncSession, *, project: Project) -> None:
+    project.deleted_at = utcnow()
+    await session.flush()
+
+
+async def restore(session: AsyncSession, *, project: Project) -> Project:
+    if project.deleted_at is None:
+        raise Conflict("this project is not deleted", code="not_deleted")
+    project.deleted_at = None
+    await session.flush()
+    return project

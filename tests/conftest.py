@@ -1,0 +1,99 @@
+"""Test harness: the whole suite runs once per database back end.
+
+Each back end gets a fresh database for the session, built by the real migrations
+(SQLite: a temporary file; PostgreSQL: a throwaway database on 127.0.0.1 that is
+dropped afterwards). Tests isolate themselves by creating their own users, which is
+also how tenants meet in production, instead of rolling back: the app commits for
+real and the concurrency tests need real commits.
+
+ATELIER_TEST_BACKENDS=sqlite (or postgresql) narrows the run to one back end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from httpx import ASGITransport, AsyncClient
+
+from atelier import migrate
+from atelier.app import create_app
+from atelier.config import Settings
+from tests.factories import Api
+
+PG_ADMIN_DSN = os.environ.get(
+    "ATELIER_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = [b for b in os.environ.get("ATELIER_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _pg_database() -> Iterator[str]:
+    name = f"atelier_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("sqlite") / "atelier.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        migrate.upgrade(url)
+        yield url
+    elif request.param == "postgresql":
+        for url in _pg_database():
+            migrate.upgrade(url)
+            yield url
+    else:
+        raise ValueError(f"unknown back end {request.param!r}")
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        env="test",
+        database_url=database_url,
+        data_dir=tmp_path_factory.mktemp("data"),
+        max_body_bytes=1024 * 1024,
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[object]:
+    application = create_app(settings)
+    yield application
+    await application.state.engine.dispose()
+
+
+@pytest.fixture
+async def client(app: object) -> AsyncIterator[AsyncClient]:
+    transport = ASGITransport(app=app)  # type: ignore[arg-type]
+    async with AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+@pytest.fixture
+def api(client: AsyncClient) -> Api:
+    return Api(client)
+
+
+@pytest.fixture
+def backend(database_url: str) -> str:
+    return "sqlite" if database_url.startswith("sqlite") else "postgresql"

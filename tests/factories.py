@@ -1,0 +1,76 @@
+"""Helpers that make users, projects and artifacts through the public API."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from httpx import AsyncClient, Response
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Account:
+    id: str
+    email: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+class Api:
+    """Thin conveniences over the HTTP API; every call goes through the real app."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self.client = client
+
+    async def signup(self, name: str = "Test User", email: str | None = None) -> Account:
+        email = email or unique_email()
+        r = await self.client.post(
+            "/api/v1/auth/signup", json={"email": email, "name": name, "password": PASSWORD}
+        )
+        assert r.status_code == 201, r.text
+        body = r.json()
+        return Account(id=body["user"]["id"], email=email, token=body["token"])
+
+    async def project(self, who: Account, **fields: Any) -> dict[str, Any]:
+        payload = {"name": "Test project", **fields}
+        r = await self.client.post("/api/v1/projects", json=payload, headers=who.headers)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def artifact(self, who: Account, project_id: str, **fields: Any) -> dict[str, Any]:
+        payload = {"type": "value_proposition", "name": "VP", "input_data": {"a": 1}, **fields}
+        r = await self.client.post(
+            f"/api/v1/projects/{project_id}/artifacts", json=payload, headers=who.headers
+        )
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def organization(self, who: Account, name: str = "Org") -> dict[str, Any]:
+        slug = f"org-{uuid.uuid4().hex[:10]}"
+        r = await self.client.post(
+            "/api/v1/organizations", json={"name": name, "slug": slug}, headers=who.headers
+        )
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def add_member(self, owner: Account, org_id: str, member: Account, role: str) -> None:
+        r = await self.client.post(
+            f"/api/v1/organizations/{org_id}/members",
+            json={"email": member.email, "role": role},
+            headers=owner.headers,
+        )
+        assert r.status_code == 201, r.text
+
+
+def error_code(response: Response) -> str:
+    return str(response.json()["error"])
