@@ -81,7 +81,7 @@ async def _create_user(email: str, name: str, password: str, admin: bool) -> str
     settings = get_settings()
     engine = make_engine(settings)
     try:
-        async for session in session_scope(make_sessionmaker(engine)):
+        async with session_scope(make_sessionmaker(engine)) as session:
             user = await create_user(
                 session,
                 email=email,
@@ -89,10 +89,9 @@ async def _create_user(email: str, name: str, password: str, admin: bool) -> str
                 password=password,
                 role=UserRole.ADMIN if admin else UserRole.USER,
             )
-            return str(user.id)
+        return str(user.id)
     finally:
         await engine.dispose()
-    raise RuntimeError("unreachable")
 
 
 @users_app.command("create")

@@ -39,7 +39,7 @@ async def create_organization(
     body: OrganizationCreate, user: CurrentUser, session: DB
 ) -> OrganizationOut:
     org = await service.create_organization(session, user=user, name=body.name, slug=body.slug)
-    return OrganizationOut.model_validate(org).model_copy(update={"role": "OWNER"})
+    return OrganizationOut.model_validate(org).model_copy(update={"role": OrgRole.OWNER})
 
 
 @router.get("", response_model=Page[OrganizationOut])

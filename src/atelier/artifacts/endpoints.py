@@ -68,12 +68,16 @@ async def get_artifact(access: ArtifactRead) -> ArtifactOut:
 @artifact_router.patch("/{artifact_id}", response_model=ArtifactOut)
 async def update_artifact(body: ArtifactUpdate, access: ArtifactWrite, session: DB) -> ArtifactOut:
     changes = body.model_dump(exclude_unset=True)
-    before = access.artifact.latest_version
+    output_sent = changes.get("output_data") is not None
     artifact = await service.update_artifact(
         session, artifact=access.artifact, user=access.user, changes=changes
     )
-    changed = artifact.latest_version != before
-    return artifact_out(artifact, artifact.latest_version if changed else access.active_version)
+    if not output_sent:
+        return artifact_out(artifact, access.active_version)
+    # The update took the artifact's lock: read the active version as it is now, since
+    # another request may have added or activated one since this one loaded the artifact.
+    active = await service.active_version(session, artifact.id)
+    return artifact_out(artifact, active.version if active else None)
 
 
 @artifact_router.delete("/{artifact_id}", status_code=status.HTTP_204_NO_CONTENT)

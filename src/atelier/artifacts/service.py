@@ -16,7 +16,7 @@ from atelier.artifacts.models import (
     Derivation,
     GeneratedBy,
 )
-from atelier.artifacts.versions import add_version, json_content
+from atelier.artifacts.versions import add_version, json_content, lock_artifact
 from atelier.core.db import utcnow
 from atelier.core.errors import field_error
 from atelier.core.pagination import next_cursor, paginate_query
@@ -115,6 +115,9 @@ async def update_artifact(
         if required in changes and changes[required] is None:
             raise field_error(f"body.{required}", "may not be null")
     output = changes.pop("output_data", None)
+    if output is not None:
+        # Compare with the output as it is once no other edit can slip in between.
+        await lock_artifact(session, artifact)
     if output is not None and output != artifact.output_data:
         await add_version(
             session,

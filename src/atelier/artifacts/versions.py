@@ -20,21 +20,35 @@ def json_content(data: object) -> str:
 
 async def _lock_artifact(session: AsyncSession, artifact: Artifact, *, bump: bool) -> int:
     """Take the artifact's write lock first (row lock on PostgreSQL, the database write
-    lock on SQLite, before any version row is read) and optionally hand out a number."""
+    lock on SQLite, before any version row is read) and optionally hand out a number.
+
+    The row as it is under the lock replaces what the request read before taking it:
+    a concurrent edit may have committed since, and the ORM writes output_data only if
+    it differs from the value it believes is stored."""
     values: dict[str, object] = {"updated_at": utcnow()}
     if bump:
         values["latest_version"] = Artifact.latest_version + 1
-    number = await session.scalar(
-        update(Artifact)
-        .where(Artifact.id == artifact.id)
-        .values(**values)
-        .returning(Artifact.latest_version)
-        .execution_options(synchronize_session=False)
-    )
-    if number is None:
+    row = (
+        await session.execute(
+            update(Artifact)
+            .where(Artifact.id == artifact.id)
+            .values(**values)
+            .returning(Artifact.latest_version, Artifact.output_data, Artifact.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
+    if row is None:
         raise NotFound("no such artifact", code="artifact_not_found")
+    number, output_data, updated_at = row
     set_committed_value(artifact, "latest_version", number)
+    set_committed_value(artifact, "output_data", output_data)
+    set_committed_value(artifact, "updated_at", updated_at)
     return int(number)
+
+
+async def lock_artifact(session: AsyncSession, artifact: Artifact) -> None:
+    """Serialise with other writers of this artifact and refresh its version state."""
+    await _lock_artifact(session, artifact, bump=False)
 
 
 async def _deactivate_all(session: AsyncSession, artifact_id: uuid.UUID) -> None:
@@ -113,7 +127,9 @@ async def list_versions(
     """Newest first; the cursor is the last version number seen."""
     query = select(ArtifactVersion).where(ArtifactVersion.artifact_id == artifact.id)
     if cursor:
-        if not cursor.isdigit():
+        # ASCII digits only (str.isdigit also accepts "²", which int() refuses), and short
+        # enough to bind as an integer on every back end.
+        if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 10):
             raise field_error("query.cursor", "not a cursor returned by this API")
         query = query.where(ArtifactVersion.version < int(cursor))
     query = query.order_by(ArtifactVersion.version.desc()).limit(limit + 1)

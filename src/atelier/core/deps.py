@@ -13,7 +13,7 @@ from atelier.core.db import session_scope
 
 
 async def _db(request: Request) -> AsyncIterator[AsyncSession]:
-    async for session in session_scope(request.app.state.sessionmaker):
+    async with session_scope(request.app.state.sessionmaker) as session:
         yield session
 
 

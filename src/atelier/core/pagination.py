@@ -33,8 +33,15 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created, row_id = orjson.loads(base64.urlsafe_b64decode(padded))
-        return dt.datetime.fromisoformat(created), uuid.UUID(row_id)
-    except (ValueError, TypeError, orjson.JSONDecodeError):
+        if not isinstance(created, str) or not isinstance(row_id, str):
+            raise TypeError("cursor parts must be strings")
+        when = dt.datetime.fromisoformat(created)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        # Normalised here so that a date at the edge of the calendar cannot overflow later,
+        # when the database driver converts it.
+        return when.astimezone(dt.UTC), uuid.UUID(row_id)
+    except (ValueError, TypeError, OverflowError, orjson.JSONDecodeError):
         raise field_error("query.cursor", "not a cursor returned by this API") from None
 
 

@@ -106,7 +106,7 @@ async def list_projects(
     if organization_id is not None:
         query = query.where(Project.organization_id == organization_id)
     if search:
-        query = query.where(Project.name.ilike(f"%{search}%"))
+        query = query.where(Project.name.icontains(search, autoescape=True))
     query = paginate_query(
         query, created_col=Project.created_at, id_col=Project.id, cursor=cursor, limit=limit
     )
