@@ -443,6 +443,7 @@ def print_report(report: dict[str, Any]) -> None:
     for key, label in (
         ("app_read", "GET  app  /api/v1/artifacts/{id}"),
         ("bare_read", "GET  bare /artifacts/{id} (baseline)"),
+        ("floor_read", "GET  FastAPI floor /artifacts/{id}"),
         ("app_create", "POST app  /api/v1/projects/{id}/artifacts"),
     ):
         r = res[key]
@@ -457,6 +458,10 @@ def print_report(report: dict[str, Any]) -> None:
         f"reads ratio app/bare = {report['reads_ratio']:.3f}"
         f"   target >= {TARGET_READ_RATIO} with app p99 <= {TARGET_READ_P99_MS:g} ms:"
         f" {verdict(t['reads']['pass'])}"
+    )
+    print(
+        f"framework floor: FastAPI doing the same read = {report['floor_ratio']:.3f} of bare;"
+        f" the app = {report['app_vs_floor']:.3f} of that floor"
     )
     print(
         f"creates = {res['app_create']['ok_per_s']:.0f}/s"
@@ -546,15 +551,27 @@ def run(args: argparse.Namespace, children: Children, work_dir: Path) -> dict[st
         bare_env,
         work_dir,
     )
+    print("starting the FastAPI floor ...", flush=True)
+    floor = start_server(
+        children,
+        "floor",
+        ["bare_app:create_fastapi_app", "--factory", "--app-dir", str(BENCH_DIR)],
+        bare_env,
+        work_dir,
+    )
     auth = {"Authorization": f"Bearer {fixture.token}"}
-    check = urllib.request.Request(f"{bare.base_url}/artifacts/{fixture.artifact_id}")
-    with urllib.request.urlopen(check, timeout=10) as resp:
-        if json.load(resp)["name"] != "VP":
-            raise RuntimeError("the bare app does not read the app's artifact")
+    for server in (bare, floor):
+        check = urllib.request.Request(f"{server.base_url}/artifacts/{fixture.artifact_id}")
+        with urllib.request.urlopen(check, timeout=10) as resp:
+            if json.load(resp)["name"] != "VP":
+                raise RuntimeError(f"the {server.name} app does not read the app's artifact")
 
     loads = {
         "app_read": Load("app reads", app, "GET", f"/api/v1/artifacts/{fixture.artifact_id}", auth),
         "bare_read": Load("bare reads", bare, "GET", f"/artifacts/{fixture.artifact_id}", auth),
+        "floor_read": Load(
+            "FastAPI floor reads", floor, "GET", f"/artifacts/{fixture.artifact_id}", auth
+        ),
         "app_create": Load(
             "app creates",
             app,
@@ -577,7 +594,7 @@ def run(args: argparse.Namespace, children: Children, work_dir: Path) -> dict[st
             results[key] = generator.run(load, work_dir)
             if not results[key]["ok"]:
                 raise RuntimeError(f"{load.label}: no successful request: {results[key]}")
-            for server in (app, bare):
+            for server in (app, bare, floor):
                 if server.proc.poll() is not None:
                     raise RuntimeError(f"{server.name} server died:\n{server.log_tail()}")
         bare_rate = results["bare_read"]["ok_per_s"]
@@ -606,6 +623,8 @@ def run(args: argparse.Namespace, children: Children, work_dir: Path) -> dict[st
         "rounds": len(rounds),
         "results": results,
         "reads_ratio": ratio,
+        "floor_ratio": results["floor_read"]["ok_per_s"] / bare_read["ok_per_s"],
+        "app_vs_floor": app_read["ok_per_s"] / results["floor_read"]["ok_per_s"],
         "all_rounds": rounds if len(rounds) > 1 else None,
         "targets": {
             "reads": {

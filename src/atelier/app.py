@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from atelier import __version__
 from atelier.accounts.endpoints import router as accounts_router
 from atelier.accounts.org_endpoints import router as organizations_router
+from atelier.accounts.principal import AuthCache
 from atelier.artifacts.endpoints import artifact_router, project_artifacts_router
 from atelier.config import Settings, get_settings
 from atelier.core.db import make_engine, make_sessionmaker
@@ -21,16 +22,17 @@ from atelier.projects.endpoints import router as projects_router
 API_PREFIX = "/api/v1"
 
 
-def api_router() -> APIRouter:
-    api = APIRouter(prefix=API_PREFIX)
-    api.include_router(accounts_router)
-    api.include_router(organizations_router)
-    api.include_router(projects_router)
-    api.include_router(project_artifacts_router)
+def include_api(app: FastAPI) -> None:
+    # Included straight into the app (not through a parent router) so that matching a
+    # request walks one flat list of routes.
+    for router in (accounts_router, organizations_router, projects_router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(project_artifacts_router, prefix=API_PREFIX)
     # Seed 000 calls artifacts "models": both paths reach the same handlers.
-    api.include_router(artifact_router, prefix="/artifacts", tags=["artifacts"])
-    api.include_router(artifact_router, prefix="/models", tags=["models (alias of artifacts)"])
-    return api
+    app.include_router(artifact_router, prefix=f"{API_PREFIX}/artifacts", tags=["artifacts"])
+    app.include_router(
+        artifact_router, prefix=f"{API_PREFIX}/models", tags=["models (alias of artifacts)"]
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -52,9 +54,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.auth_cache = AuthCache(ttl=settings.auth_cache_seconds)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.include_router(api_router())
+    include_api(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     page_size_max: int = Field(default=200, ge=1, le=1000)
     # Postponing "last used" writes keeps authenticated reads read-only.
     api_key_touch_interval_seconds: int = Field(default=60, ge=0)
+    # Seconds a verified token is trusted without asking the database again (per process;
+    # logout and revocation evict at once in the process that handles them). 0 = off.
+    auth_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     db_pool_size: int = Field(default=8, ge=1)
     log_level: str = "INFO"
 

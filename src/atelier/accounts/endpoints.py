@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Request, Response, status
 
 from atelier.accounts import service
-from atelier.accounts.deps import CurrentUser, Token
+from atelier.accounts.deps import AuthCacheDep, CurrentUser, Token
 from atelier.accounts.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -20,6 +20,7 @@ from atelier.accounts.schemas import (
 )
 from atelier.core.deps import DB, AppSettings, Paging
 from atelier.core.pagination import Page
+from atelier.core.security import token_digest
 
 router = APIRouter(tags=["accounts"])
 
@@ -51,18 +52,20 @@ async def login(body: LoginIn, session: DB, settings: AppSettings, request: Requ
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(user: CurrentUser, token: Token, session: DB) -> Response:
+async def logout(user: CurrentUser, token: Token, session: DB, cache: AuthCacheDep) -> Response:
     await service.revoke_session(session, token=token)
+    cache.forget(token_digest(token))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me", response_model=UserOut)
-async def me(user: CurrentUser) -> UserOut:
-    return UserOut.model_validate(user)
+async def me(principal: CurrentUser, session: DB) -> UserOut:
+    return UserOut.model_validate(await service.load_user(session, principal))
 
 
 @router.patch("/me", response_model=UserOut)
-async def update_me(body: ProfileUpdate, user: CurrentUser, session: DB) -> UserOut:
+async def update_me(body: ProfileUpdate, principal: CurrentUser, session: DB) -> UserOut:
+    user = await service.load_user(session, principal)
     for field, value in body.model_dump(exclude_unset=True).items():
         if value is not None:
             setattr(user, field, value)
@@ -87,6 +90,9 @@ async def list_api_keys(user: CurrentUser, session: DB, page: Paging) -> Page[Ap
 
 
 @router.delete("/api-keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_api_key(key_id: uuid.UUID, user: CurrentUser, session: DB) -> Response:
-    await service.revoke_api_key(session, user=user, key_id=key_id)
+async def revoke_api_key(
+    key_id: uuid.UUID, user: CurrentUser, session: DB, cache: AuthCacheDep
+) -> Response:
+    key = await service.revoke_api_key(session, user=user, key_id=key_id)
+    cache.forget(key.key_hash)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atelier.accounts.models import Membership, Organization, OrgRole, User
+from atelier.accounts.principal import Principal
 from atelier.accounts.service import normalize_email
 from atelier.core.errors import Conflict, Forbidden, NotFound, field_error
 from atelier.core.ids import slugify
@@ -30,7 +31,7 @@ async def membership_role(
 
 
 async def load_organization(
-    session: AsyncSession, *, user: User, org_id: uuid.UUID, roles: tuple[OrgRole, ...] = ()
+    session: AsyncSession, *, user: Principal, org_id: uuid.UUID, roles: tuple[OrgRole, ...] = ()
 ) -> tuple[Organization, OrgRole]:
     row = (
         await session.execute(
@@ -54,7 +55,7 @@ async def _slug_taken(session: AsyncSession, slug: str) -> bool:
 
 
 async def create_organization(
-    session: AsyncSession, *, user: User, name: str, slug: str | None
+    session: AsyncSession, *, user: Principal, name: str, slug: str | None
 ) -> Organization:
     if slug is None:
         base = slugify(name, max_length=44)
@@ -87,7 +88,7 @@ async def update_organization(
 
 
 async def list_organizations(
-    session: AsyncSession, *, user: User, cursor: str | None, limit: int
+    session: AsyncSession, *, user: Principal, cursor: str | None, limit: int
 ) -> tuple[list[tuple[Organization, OrgRole]], str | None]:
     query = paginate_query(
         select(Organization, Membership.role)
@@ -192,7 +193,7 @@ async def remove_member(
     session: AsyncSession,
     *,
     org: Organization,
-    actor: User,
+    actor: Principal,
     actor_role: OrgRole,
     user_id: uuid.UUID,
 ) -> None:

@@ -6,10 +6,11 @@ import datetime as dt
 import uuid
 
 from anyio import to_thread
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atelier.accounts.models import ApiKey, User, UserRole, UserSession
+from atelier.accounts.principal import AuthCache, Principal
 from atelier.core import security
 from atelier.core.db import utcnow
 from atelier.core.errors import Conflict, Forbidden, NotFound, Unauthorized
@@ -74,6 +75,13 @@ async def login(session: AsyncSession, *, email: str, password: str) -> User:
     return user
 
 
+async def load_user(session: AsyncSession, principal: Principal) -> User:
+    user = await session.get(User, principal.id)
+    if user is None:
+        raise Unauthorized("this account no longer exists", code="invalid_token")
+    return user
+
+
 async def revoke_session(session: AsyncSession, *, token: str) -> None:
     await session.execute(
         update(UserSession)
@@ -82,48 +90,54 @@ async def revoke_session(session: AsyncSession, *, token: str) -> None:
     )
 
 
+# Built once: the statement cache key is memoised on the object, so the hot path
+# neither rebuilds the expression nor recomputes its key.
+_SESSION_LOOKUP = (
+    select(User.id, User.role, User.is_active, UserSession.expires_at)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(UserSession.token_hash == bindparam("digest"), UserSession.is_active.is_(True))
+)
+_API_KEY_LOOKUP = (
+    select(User.id, User.role, User.is_active, ApiKey.id, ApiKey.expires_at, ApiKey.last_used_at)
+    .join(ApiKey, ApiKey.user_id == User.id)
+    .where(ApiKey.key_hash == bindparam("digest"), ApiKey.revoked_at.is_(None))
+)
+
+
 async def authenticate(
-    session: AsyncSession, *, token: str, touch_interval: dt.timedelta
-) -> User | None:
+    session: AsyncSession, *, token: str, cache: AuthCache, touch_interval: dt.timedelta
+) -> Principal | None:
     """The active user behind a session token or API key, or None."""
-    now = utcnow()
     digest = security.token_digest(token)
+    cached = cache.get(digest)
+    if cached is not None:
+        return cached
+    now = utcnow()
     if token.startswith(security.API_KEY_PREFIX):
-        row = (
-            await session.execute(
-                select(User, ApiKey)
-                .join(ApiKey, ApiKey.user_id == User.id)
-                .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
-            )
-        ).first()
-        if row is None:
+        key_row = (await session.execute(_API_KEY_LOOKUP, {"digest": digest})).first()
+        if key_row is None:
             return None
-        user, key = row
-        if key.expires_at is not None and key.expires_at <= now:
-            return None
+        user_id, role, is_active, key_id, expires_at, last_used_at = key_row
         # Throttled so that authenticated reads do not each become a write.
-        if key.last_used_at is None or now - key.last_used_at >= touch_interval:
-            key.last_used_at = now
-    else:
-        found = await session.scalar(
-            select(User)
-            .join(UserSession, UserSession.user_id == User.id)
-            .where(
-                UserSession.token_hash == digest,
-                UserSession.is_active.is_(True),
-                UserSession.expires_at > now,
+        if is_active and (last_used_at is None or now - last_used_at >= touch_interval):
+            await session.execute(
+                update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now)
             )
-        )
-        if found is None:
+    else:
+        session_row = (await session.execute(_SESSION_LOOKUP, {"digest": digest})).first()
+        if session_row is None:
             return None
-        user = found
-    if user is None or not user.is_active:
+        user_id, role, is_active, expires_at = session_row
+    if not is_active or (expires_at is not None and expires_at <= now):
         return None
-    return user
+    principal = Principal(id=user_id, role=role)
+    seconds_left = (expires_at - now).total_seconds() if expires_at else cache.ttl
+    cache.put(digest, principal, seconds_left=seconds_left)
+    return principal
 
 
 async def create_api_key(
-    session: AsyncSession, *, user: User, label: str, expires_at: dt.datetime | None
+    session: AsyncSession, *, user: Principal, label: str, expires_at: dt.datetime | None
 ) -> tuple[ApiKey, str]:
     raw = security.new_token(security.API_KEY_PREFIX)
     key = ApiKey(
@@ -139,7 +153,7 @@ async def create_api_key(
 
 
 async def list_api_keys(
-    session: AsyncSession, *, user: User, cursor: str | None, limit: int
+    session: AsyncSession, *, user: Principal, cursor: str | None, limit: int
 ) -> tuple[list[ApiKey], str | None]:
     query = paginate_query(
         select(ApiKey).where(ApiKey.user_id == user.id),
@@ -152,10 +166,11 @@ async def list_api_keys(
     return rows[:limit], next_cursor(rows, limit)
 
 
-async def revoke_api_key(session: AsyncSession, *, user: User, key_id: uuid.UUID) -> None:
+async def revoke_api_key(session: AsyncSession, *, user: Principal, key_id: uuid.UUID) -> ApiKey:
     key = await session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user.id))
     if key is None:
         raise NotFound("no such API key", code="api_key_not_found")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
     await session.flush()
+    return key

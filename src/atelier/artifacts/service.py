@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ScalarSelect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atelier.accounts.models import User
+from atelier.accounts.principal import Principal
 from atelier.artifacts.models import (
     Artifact,
     ArtifactStatus,
@@ -16,7 +16,12 @@ from atelier.artifacts.models import (
     Derivation,
     GeneratedBy,
 )
-from atelier.artifacts.versions import add_version, json_content, lock_artifact
+from atelier.artifacts.versions import (
+    add_first_version,
+    add_version,
+    json_content,
+    lock_artifact,
+)
 from atelier.core.db import utcnow
 from atelier.core.errors import field_error
 from atelier.core.pagination import next_cursor, paginate_query
@@ -38,7 +43,7 @@ async def create_artifact(
     session: AsyncSession,
     *,
     project: Project,
-    user: User,
+    user: Principal,
     type: str,
     name: str,
     input_data: dict[str, Any],
@@ -62,14 +67,14 @@ async def create_artifact(
         name=name,
         status=status,
         input_data=input_data,
-        output_data=None,
         parent_id=parent_id,
         derivation=derivation or Derivation.CREATED,
     )
-    session.add(artifact)
-    await session.flush()
-    if output_data is not None:
-        await add_version(
+    if output_data is None:
+        session.add(artifact)
+        await session.flush()
+    else:
+        await add_first_version(
             session,
             artifact=artifact,
             content=json_content(output_data),
@@ -109,7 +114,7 @@ async def list_artifacts(
 
 
 async def update_artifact(
-    session: AsyncSession, *, artifact: Artifact, user: User, changes: dict[str, Any]
+    session: AsyncSession, *, artifact: Artifact, user: Principal, changes: dict[str, Any]
 ) -> Artifact:
     for required in ("name", "status", "input_data"):
         if required in changes and changes[required] is None:
@@ -152,7 +157,7 @@ async def active_version(session: AsyncSession, artifact_id: uuid.UUID) -> Artif
 
 
 async def duplicate(
-    session: AsyncSession, *, artifact: Artifact, user: User, name: str | None
+    session: AsyncSession, *, artifact: Artifact, user: Principal, name: str | None
 ) -> Artifact:
     copy = Artifact(
         project_id=artifact.project_id,
@@ -162,15 +167,15 @@ async def duplicate(
         name=name or f"{artifact.name} (copy)"[:200],
         status=ArtifactStatus.DRAFT,
         input_data=dict(artifact.input_data),
-        output_data=None,
         parent_id=artifact.id,
         derivation=Derivation.DUPLICATED,
     )
-    session.add(copy)
-    await session.flush()
     source = await active_version(session, artifact.id)
-    if source is not None:
-        await add_version(
+    if source is None:
+        session.add(copy)
+        await session.flush()
+    else:
+        await add_first_version(
             session,
             artifact=copy,
             content=source.content,

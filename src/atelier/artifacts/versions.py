@@ -60,6 +60,38 @@ async def _deactivate_all(session: AsyncSession, artifact_id: uuid.UUID) -> None
     )
 
 
+async def add_first_version(
+    session: AsyncSession,
+    *,
+    artifact: Artifact,
+    content: str,
+    format: VersionFormat = VersionFormat.JSON,
+    generated_by: GeneratedBy,
+    created_by_id: uuid.UUID | None,
+    ai_generation_id: uuid.UUID | None = None,
+) -> ArtifactVersion:
+    """Insert a new artifact together with its version 1: nobody else can see the
+    artifact yet, so there is nothing to lock and nothing to deactivate."""
+    artifact.latest_version = 1
+    if format == VersionFormat.JSON:
+        artifact.output_data = orjson.loads(content)
+    session.add(artifact)
+    await session.flush()
+    version = ArtifactVersion(
+        artifact_id=artifact.id,
+        version=1,
+        format=format,
+        content=content,
+        generated_by=generated_by,
+        created_by_id=created_by_id,
+        ai_generation_id=ai_generation_id,
+        is_active=True,
+    )
+    session.add(version)
+    await session.flush()
+    return version
+
+
 async def add_version(
     session: AsyncSession,
     *,

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, MetaData, event
+import orjson
+from sqlalchemy import JSON, DateTime, Enum, MetaData, make_url
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -23,6 +24,7 @@ from sqlalchemy.types import TypeDecorator
 
 from atelier.config import Settings
 from atelier.core.ids import new_id
+from atelier.core.sqlite_inline import make_creator
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -96,13 +98,16 @@ class SoftDeleteMixin:
     deleted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+)
 
 
 def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
@@ -110,17 +115,23 @@ def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         url = settings.resolved_database_url
         if settings.is_sqlite:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-    kwargs: dict[str, Any] = {"pool_pre_ping": False}
-    if url.startswith("sqlite"):
-        kwargs["pool_size"] = settings.db_pool_size
+    sa_url = make_url(url)
+    kwargs: dict[str, Any] = {
+        "pool_size": settings.db_pool_size,
+        # orjson: JSON columns are on every artifact read and write.
+        "json_serializer": _json_dumps,
+        "json_deserializer": orjson.loads,
+    }
+    if sa_url.get_backend_name() == "sqlite":
+        database = sa_url.database or ""
+        if database in ("", ":memory:") or database.startswith("file:"):
+            raise ValueError("Atelier needs a SQLite database file, not an in-memory one")
+        # See sqlite_inline: no thread hand-offs, and writers queue instead of sleeping.
+        kwargs["async_creator"] = make_creator(database, pragmas=SQLITE_PRAGMAS)
         kwargs["max_overflow"] = settings.db_pool_size
     else:
-        kwargs["pool_size"] = settings.db_pool_size
         kwargs["max_overflow"] = settings.db_pool_size * 2
-    engine = create_async_engine(url, **kwargs)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    return engine
+    return create_async_engine(sa_url, **kwargs)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atelier.accounts.deps import CurrentUser
-from atelier.accounts.models import Membership, OrgRole, User
+from atelier.accounts.models import Membership, OrgRole
+from atelier.accounts.principal import Principal
 from atelier.core.deps import DB
 from atelier.core.errors import Forbidden, NotFound
 from atelier.projects.models import Project
@@ -38,26 +39,36 @@ _ORG_LEVEL = {
 @dataclass(frozen=True, slots=True)
 class ProjectAccess:
     project: Project
-    user: User
+    user: Principal
     level: Need
 
 
-def visible_to(user: User) -> ColumnElement[bool]:
+def visible_to(user: Principal) -> ColumnElement[bool]:
     """SQL condition: projects this user owns or reaches through an organization."""
     orgs = select(Membership.organization_id).where(Membership.user_id == user.id)
     return or_(Project.owner_id == user.id, Project.organization_id.in_(orgs))
 
 
-async def access_level(session: AsyncSession, user: User, project: Project) -> Need | None:
-    if project.owner_id == user.id:
+_MEMBER_ROLE = select(Membership.role).where(
+    Membership.user_id == bindparam("user_id"),
+    Membership.organization_id == bindparam("organization_id"),
+)
+
+
+async def access_level(
+    session: AsyncSession,
+    user: Principal,
+    *,
+    owner_id: uuid.UUID,
+    organization_id: uuid.UUID | None,
+) -> Need | None:
+    """How far ``user`` may go with a project owned by ``owner_id`` in ``organization_id``."""
+    if owner_id == user.id:
         return Need.MANAGE
-    if project.organization_id is None:
+    if organization_id is None:
         return None
     role = await session.scalar(
-        select(Membership.role).where(
-            Membership.user_id == user.id,
-            Membership.organization_id == project.organization_id,
-        )
+        _MEMBER_ROLE, {"user_id": user.id, "organization_id": organization_id}
     )
     return _ORG_LEVEL[role] if role is not None else None
 
@@ -76,7 +87,7 @@ def require(level: Need | None, need: Need) -> None:
 async def load_project(
     session: AsyncSession,
     *,
-    user: User,
+    user: Principal,
     project_id: uuid.UUID,
     need: Need = Need.READ,
     include_deleted: bool = False,
@@ -84,7 +95,9 @@ async def load_project(
     project = await session.get(Project, project_id)
     if project is None or (project.deleted_at is not None and not include_deleted):
         raise NotFound("no such project", code="project_not_found")
-    level = await access_level(session, user, project)
+    level = await access_level(
+        session, user, owner_id=project.owner_id, organization_id=project.organization_id
+    )
     require(level, need)
     assert level is not None
     return ProjectAccess(project=project, user=user, level=level)

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atelier.accounts.models import OrgRole, User
+from atelier.accounts.models import OrgRole
 from atelier.accounts.org_service import WRITERS, membership_role
+from atelier.accounts.principal import Principal
 from atelier.core.db import utcnow
 from atelier.core.errors import Conflict, Forbidden, field_error
 from atelier.core.ids import slugify
@@ -36,7 +37,7 @@ async def _unique_slug(session: AsyncSession, owner_id: uuid.UUID, name: str) ->
     return slug
 
 
-async def _check_org_write(session: AsyncSession, user: User, org_id: uuid.UUID) -> None:
+async def _check_org_write(session: AsyncSession, user: Principal, org_id: uuid.UUID) -> None:
     role = await membership_role(session, user_id=user.id, organization_id=org_id)
     if role is None:
         raise field_error("body.organization_id", "no such organization")
@@ -49,7 +50,7 @@ async def _check_org_write(session: AsyncSession, user: User, org_id: uuid.UUID)
 async def create_project(
     session: AsyncSession,
     *,
-    user: User,
+    user: Principal,
     name: str,
     description: str | None = None,
     pack: Pack = Pack.GENERAL,
@@ -81,7 +82,7 @@ async def create_project(
 async def list_projects(
     session: AsyncSession,
     *,
-    user: User,
+    user: Principal,
     cursor: str | None,
     limit: int,
     pack: Pack | None = None,
