@@ -9,6 +9,17 @@ from typing import Any
 from httpx import AsyncClient, Response
 
 PASSWORD = "correct horse battery"
+BRIEF_INPUT = {"name": "Tiny CRM", "idea": "A CRM for plumbers that works offline."}
+BRIEF_OUTPUT = {
+    "title": "Tiny CRM",
+    "summary": "An offline CRM for plumbers.",
+    "problem": "Plumbers lose leads on the road.",
+    "audience": "Independent plumbers",
+    "value_proposition": "Never lose a lead, even without signal.",
+    "goals": ["100 paying users in 6 months"],
+    "risks": ["Plumbers may not adopt software"],
+    "next_steps": ["Interview 10 plumbers"],
+}
 
 
 @dataclass
@@ -52,6 +63,21 @@ class Api:
         r = await self.client.post(
             f"/api/v1/projects/{project_id}/artifacts", json=payload, headers=who.headers
         )
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    async def provider(self, who: Account, **fields: Any) -> dict[str, Any]:
+        """An OpenAI-compatible provider config; tests swap in a FakeProvider behind it."""
+        payload = {
+            "provider": "custom",
+            "label": "Test provider",
+            "api_key": "sk-test-secret-key-0001",
+            "base_url": "http://127.0.0.1:9/v1",
+            "default_model": "fake-model",
+            "is_default": True,
+            **fields,
+        }
+        r = await self.client.post("/api/v1/ai-providers", json=payload, headers=who.headers)
         assert r.status_code == 201, r.text
         return dict(r.json())
 

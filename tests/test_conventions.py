@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from httpx import Response
 
-from tests.factories import Account, Api
+from tests.factories import BRIEF_INPUT, Account, Api
 
 pytestmark = pytest.mark.anyio
 
@@ -200,7 +200,11 @@ MALFORMED = {
     "user_id": ["not-a-uuid"],
     "key_id": ["not-a-uuid"],
     "version": ["abc", "0", "-1", "1.5", str(2**31)],
+    "provider_id": ["not-a-uuid"],
+    "job_id": ["not-a-uuid", "1"],
 }
+# Path parameters that are names, not ids: a wrong one is simply not found.
+NOT_IDS = {"tool_key"}
 
 
 async def test_malformed_path_ids_are_404_invalid_id_on_every_route(api: Api, app: FastAPI) -> None:
@@ -209,6 +213,14 @@ async def test_malformed_path_ids_are_404_invalid_id_on_every_route(api: Api, ap
     malformed one is the only thing wrong with the request)."""
     who, project, artifact = await owner_with_artifact(api)
     org = await api.organization(who)
+    provider = await api.provider(who)
+    r = await api.client.post(
+        f"{API}/projects/{project['id']}/artifacts",
+        json={"type": "brief", "name": "b", "input_data": BRIEF_INPUT, "generate": True},
+        headers=who.headers,
+    )
+    assert r.status_code == 201, r.text
+    job_id = r.json()["job"]["id"]
     r = await api.client.post(f"{API}/api-keys", json={"label": "k"}, headers=who.headers)
     good = {
         "project_id": project["id"],
@@ -217,11 +229,16 @@ async def test_malformed_path_ids_are_404_invalid_id_on_every_route(api: Api, ap
         "user_id": who.id,
         "key_id": r.json()["id"],
         "version": "1",
+        "provider_id": provider["id"],
+        "job_id": job_id,
+        "tool_key": "brief",
     }
     checked = 0
     for path, ops in app.openapi()["paths"].items():
         names = PARAM.findall(path)
         for bad_name in names:
+            if bad_name in NOT_IDS:
+                continue
             if bad_name not in MALFORMED or bad_name not in good:
                 pytest.fail(f"{path}: add samples for {{{bad_name}}} to MALFORMED and good")
             for bad in MALFORMED[bad_name]:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from tests.factories import Account, Api
+from tests.factories import BRIEF_INPUT, Account, Api
 
 pytestmark = pytest.mark.anyio
 
@@ -47,7 +47,10 @@ ATTACK_BODIES: dict[tuple[str, str], Any] = {
     ("post", "/models/{artifact_id}/duplicate"): {"name": "stolen copy"},
     ("patch", "/organizations/{org_id}"): {"name": "Taken over"},
     ("patch", "/organizations/{org_id}/members/{user_id}"): {"role": "VIEWER"},
+    ("patch", "/ai-providers/{provider_id}"): {"label": "pwned", "api_key": "sk-evil-000000"},
 }
+# Path parameters that name shared, public things (not tenant data).
+PUBLIC_PARAMS = {"tool_key"}
 
 
 @dataclass
@@ -60,6 +63,9 @@ class World:
     copy: dict[str, Any]
     key_id: str
     api_key: str
+    provider_id: str
+    job_id: str
+    brief_id: str
 
     @property
     def a_ids(self) -> list[str]:
@@ -69,6 +75,8 @@ class World:
             self.artifact["id"],
             self.copy["id"],
             self.key_id,
+            self.provider_id,
+            self.job_id,
         ]
 
 
@@ -87,6 +95,14 @@ async def build_world(api: Api) -> World:
     r = await api.client.post(f"{API}/artifacts/{artifact['id']}/duplicate", headers=a.headers)
     assert r.status_code == 201, r.text
     copy = r.json()
+    provider = await api.provider(a, label="Alice's key", api_key="sk-alice-" + SECRET)
+    r = await api.client.post(
+        f"{API}/projects/{project['id']}/artifacts",
+        json={"type": "brief", "name": "B", "input_data": BRIEF_INPUT, "generate": True},
+        headers=a.headers,
+    )
+    assert r.status_code == 201, r.text
+    job_id, brief_id = r.json()["job"]["id"], r.json()["id"]
     r = await api.client.post(f"{API}/api-keys", json={"label": "ci"}, headers=a.headers)
     assert r.status_code == 201, r.text
     return World(
@@ -98,6 +114,9 @@ async def build_world(api: Api) -> World:
         copy=copy,
         key_id=r.json()["id"],
         api_key=r.json()["key"],
+        provider_id=provider["id"],
+        job_id=job_id,
+        brief_id=brief_id,
     )
 
 
@@ -181,6 +200,9 @@ def substitutions(world: World, artifact_id: str, version: int) -> dict[str, str
         "user_id": world.a.id,
         "key_id": world.key_id,
         "version": str(version),
+        "provider_id": world.provider_id,
+        "job_id": world.job_id,
+        "tool_key": "brief",
     }
 
 
@@ -197,6 +219,10 @@ def fill(template: str, values: dict[str, str]) -> str:
     return PARAM.sub(one, template)
 
 
+def takes_foreign_id(path: str) -> bool:
+    return bool(set(PARAM.findall(path)) - PUBLIC_PARAMS)
+
+
 def routes(app: FastAPI) -> list[tuple[str, str, dict[str, Any]]]:
     return [
         (method, path, op)
@@ -211,8 +237,8 @@ async def walk(api: Api, app: FastAPI, world: World, values: dict[str, str]) -> 
     walked = 0
     failures: list[str] = []
     for method, template, op in routes(app):
-        if not PARAM.search(template):
-            continue  # collections and the caller's own account: see the listing test
+        if not takes_foreign_id(template):
+            continue  # collections, public things, the caller's own account: see below
         url = fill(template, values)
         body = request_body(spec, method, template, op, world)
         kwargs: dict[str, Any] = {"headers": world.b.headers}
@@ -236,7 +262,7 @@ async def test_stranger_gets_404_on_every_route_with_another_users_ids(
     api: Api, app: FastAPI
 ) -> None:
     world = await build_world(api)
-    id_routes = [(m, p) for m, p, _ in routes(app) if PARAM.search(p)]
+    id_routes = [(m, p) for m, p, _ in routes(app) if takes_foreign_id(p)]
     # The walker must actually be walking the API, not an empty list.
     assert len(id_routes) >= 20, id_routes
 
@@ -269,7 +295,7 @@ async def assert_untouched(api: Api, world: World) -> None:
 
     r = await api.client.get(f"{API}/projects/{world.project['id']}/artifacts", headers=a)
     assert sorted(x["id"] for x in r.json()["items"]) == sorted(
-        [world.artifact["id"], world.copy["id"]]
+        [world.artifact["id"], world.copy["id"], world.brief_id]
     )
 
     r = await api.client.get(f"{API}/projects/{world.project['id']}", headers=a)
@@ -283,6 +309,11 @@ async def assert_untouched(api: Api, world: World) -> None:
     assert r.json()["name"] == world.org["name"] and r.json()["role"] == "OWNER"
     r = await api.client.get(f"{API}/organizations/{world.org['id']}/members", headers=a)
     assert [(m["user_id"], m["role"]) for m in r.json()["items"]] == [(world.a.id, "OWNER")]
+
+    r = await api.client.get(f"{API}/ai-providers/{world.provider_id}", headers=a)
+    assert r.status_code == 200 and r.json()["label"] == "Alice's key"
+    r = await api.client.get(f"{API}/jobs/{world.job_id}", headers=a)
+    assert r.status_code == 200 and r.json()["cancel_requested"] is False
 
     r = await api.client.get(f"{API}/me", headers={"Authorization": f"Bearer {world.api_key}"})
     assert r.status_code == 200, r.text

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import gc
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from atelier import __version__
 from atelier.accounts.endpoints import router as accounts_router
 from atelier.accounts.org_endpoints import router as organizations_router
 from atelier.accounts.principal import AuthCache
+from atelier.ai.endpoints import audit_router, generate_router, providers_router, tools_router
+from atelier.ai.generation import run_generation_job
+from atelier.ai.runtime import AIRuntime, ProviderPool
+from atelier.ai.tools import load_tools
 from atelier.artifacts.endpoints import artifact_router, project_artifacts_router
 from atelier.config import Settings, get_settings
+from atelier.core.crypto import Cipher
 from atelier.core.db import make_engine, make_sessionmaker
 from atelier.core.handlers import install_error_handlers
 from atelier.core.limits import BodySizeLimit
 from atelier.core.logging import configure_logging
+from atelier.jobs.endpoints import router as jobs_router
+from atelier.jobs.events import EventBus
+from atelier.jobs.runner import JobControl, JobRunner
 from atelier.projects.endpoints import router as projects_router
 
 API_PREFIX = "/api/v1"
@@ -26,13 +37,44 @@ API_PREFIX = "/api/v1"
 def include_api(app: FastAPI) -> None:
     # Included straight into the app (not through a parent router) so that matching a
     # request walks one flat list of routes.
-    for router in (accounts_router, organizations_router, projects_router):
+    for router in (
+        accounts_router,
+        organizations_router,
+        projects_router,
+        project_artifacts_router,
+        providers_router,
+        tools_router,
+        audit_router,
+        jobs_router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
-    app.include_router(project_artifacts_router, prefix=API_PREFIX)
     # Seed 000 calls artifacts "models": both paths reach the same handlers.
-    app.include_router(artifact_router, prefix=f"{API_PREFIX}/artifacts", tags=["artifacts"])
-    app.include_router(
-        artifact_router, prefix=f"{API_PREFIX}/models", tags=["models (alias of artifacts)"]
+    for prefix, tag in (("artifacts", "artifacts"), ("models", "models (alias of artifacts)")):
+        app.include_router(artifact_router, prefix=f"{API_PREFIX}/{prefix}", tags=[tag])
+        app.include_router(generate_router, prefix=f"{API_PREFIX}/{prefix}", tags=[tag])
+
+
+def build_runtime(settings: Settings, maker: async_sessionmaker[AsyncSession]) -> AIRuntime:
+    return AIRuntime(
+        settings=settings,
+        maker=maker,
+        cipher=Cipher(settings.encryption_key_list()),
+        tools=load_tools(),
+        providers=ProviderPool(),
+    )
+
+
+def build_runner(runtime: AIRuntime, events: EventBus, *, dialect: str) -> JobRunner:
+    async def generate(job_id: uuid.UUID, control: JobControl) -> dict[str, Any] | None:
+        return await run_generation_job(runtime, job_id, control)
+
+    return JobRunner(
+        runtime.maker,
+        events,
+        {"generate": generate},
+        concurrency=runtime.settings.job_concurrency,
+        stale_seconds=runtime.settings.job_stale_seconds,
+        dialect=dialect,
     )
 
 
@@ -51,10 +93,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tune_gc_for_serving()
-        yield
-        await engine.dispose()
+        runner: JobRunner | None = app.state.jobs
+        if runner is not None:
+            runner.start()
+        try:
+            yield
+        finally:
+            if runner is not None:
+                await runner.stop()
+            await app.state.ai.providers.aclose()
+            await engine.dispose()
 
     app = FastAPI(
         title="Atelier",
@@ -66,6 +116,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.auth_cache = AuthCache(ttl=settings.auth_cache_seconds)
+    app.state.ai = build_runtime(settings, app.state.sessionmaker)
+    app.state.events = EventBus(app.state.sessionmaker)
+    app.state.jobs = (
+        build_runner(app.state.ai, app.state.events, dialect=engine.dialect.name)
+        if settings.run_jobs_in_process
+        else None
+    )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     include_api(app)

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
 
+    # "k2=secret,k1=secret": the first encrypts, all decrypt (see atelier.core.crypto).
+    encryption_keys: SecretStr | None = None
+
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -34,6 +37,32 @@ class Settings(BaseSettings):
     # Seconds a verified token is trusted without asking the database again (per process;
     # logout and revocation evict at once in the process that handles them). 0 = off.
     auth_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # AI engine: the instance default provider (used when neither the project nor the
+    # user chose one). "local" runs the embedded GGUF model; no key needed.
+    ai_provider: Literal["anthropic", "openai", "custom", "local"] = "local"
+    ai_model: str | None = None
+    ai_base_url: str | None = None
+    anthropic_api_key: SecretStr | None = None
+    openai_api_key: SecretStr | None = None
+    custom_api_key: SecretStr | None = None
+    # A catalog name (atelier models list) or a path to any GGUF file.
+    local_model: str = "qwen2.5-coder-0.5b-instruct"
+    local_threads: int | None = None
+    ai_timeout_seconds: float = Field(default=180.0, gt=0)
+    # Calls per generation: the first answer plus repairs after schema errors.
+    generation_max_attempts: int = Field(default=3, ge=1, le=10)
+    # Transport retries per call on 429, 5xx and connection errors.
+    provider_max_retries: int = Field(default=3, ge=0, le=10)
+    job_concurrency: int = Field(default=32, ge=1, le=1024)
+    # Seconds without a heartbeat before a running job counts as abandoned.
+    job_stale_seconds: float = Field(default=60.0, gt=0)
+    # Run jobs inside the server process. Off when `atelier worker` processes do it.
+    run_jobs_in_process: bool = True
+    # Monthly limits per plan: "PLAN=tokens:usd,..." (0 = unlimited).
+    plan_limits: str = (
+        "FREE=2000000:5,BASIC=10000000:25,STARTER=10000000:25,"
+        "PRO=50000000:100,PROFESSIONAL=50000000:100,ENTERPRISE=0:0"
+    )
     db_pool_size: int = Field(default=8, ge=1)
     log_level: str = "INFO"
 
@@ -48,6 +77,13 @@ class Settings(BaseSettings):
                     "print(secrets.token_urlsafe(48))')"
                 )
         return self
+
+    def encryption_key_list(self) -> list[tuple[str, str]]:
+        from atelier.core.crypto import parse_key_spec
+
+        if self.encryption_keys is not None:
+            return parse_key_spec(self.encryption_keys.get_secret_value())
+        return [("k0", self.secret_key.get_secret_value())]
 
     @property
     def resolved_database_url(self) -> str:

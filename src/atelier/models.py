@@ -9,15 +9,21 @@ from atelier.accounts.models import (
     User,
     UserSession,
 )
+from atelier.ai.models import AIGeneration, AIProviderConfig
 from atelier.artifacts.models import Artifact, ArtifactVersion
 from atelier.core.db import Base
+from atelier.jobs.models import Job, JobEvent
 from atelier.projects.models import Project, Stage, Template
 
 __all__ = [
+    "AIGeneration",
+    "AIProviderConfig",
     "ApiKey",
     "Artifact",
     "ArtifactVersion",
     "Base",
+    "Job",
+    "JobEvent",
     "Membership",
     "Organization",
     "Project",

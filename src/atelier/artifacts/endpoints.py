@@ -6,11 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from atelier.ai import service as ai_service
+from atelier.ai.deps import Runner, Runtime, wake
+from atelier.ai.endpoints import job_out
 from atelier.artifacts import service, versions
 from atelier.artifacts.access import ArtifactRead, ArtifactWrite
 from atelier.artifacts.models import Artifact, ArtifactStatus
 from atelier.artifacts.schemas import (
     ArtifactCreate,
+    ArtifactCreated,
     ArtifactOut,
     ArtifactUpdate,
     DuplicateIn,
@@ -33,12 +37,38 @@ def artifact_out(artifact: Artifact, active: int | None) -> ArtifactOut:
     return ArtifactOut.model_validate(artifact).model_copy(update={"active_version": active})
 
 
-@project_artifacts_router.post("", status_code=status.HTTP_201_CREATED, response_model=ArtifactOut)
-async def create_artifact(body: ArtifactCreate, access: ProjectWrite, session: DB) -> ArtifactOut:
+@project_artifacts_router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=ArtifactCreated
+)
+async def create_artifact(
+    body: ArtifactCreate, access: ProjectWrite, session: DB, runtime: Runtime, runner: Runner
+) -> ArtifactCreated:
+    """Create an artifact; with ``generate: true`` also start its AI generation (``job``)."""
+    data = body.model_dump(exclude={"generate", "provider_id"})
+    tool = runtime.tools.get(body.type)
+    if tool is not None:  # a tool's artifact: its inputs must fit the tool's input model
+        data["input_data"] = ai_service.validate_inputs(
+            tool, body.input_data, field="body.input_data"
+        )
+    elif body.generate:
+        ai_service.tool_for(runtime, body.type)  # no such tool: a 422 naming body.type
     artifact = await service.create_artifact(
-        session, project=access.project, user=access.user, **body.model_dump()
+        session, project=access.project, user=access.user, **data
     )
-    return artifact_out(artifact, artifact.latest_version or None)
+    job = None
+    if body.generate:
+        job, _ = await ai_service.request_generation(
+            session,
+            runtime=runtime,
+            user=access.user,
+            artifact=artifact,
+            project_organization_id=access.project.organization_id,
+            project_provider_id=access.project.ai_provider_id,
+            provider_id=body.provider_id,
+            notify=wake(runner),
+        )
+    out = artifact_out(artifact, artifact.latest_version or None)
+    return ArtifactCreated(**out.model_dump(), job=job_out(job) if job else None)
 
 
 @project_artifacts_router.get("", response_model=Page[ArtifactOut])

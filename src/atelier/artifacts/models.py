@@ -78,8 +78,9 @@ class ArtifactVersion(IdMixin, CreatedMixin, Base):
     )
     content: Mapped[str] = mapped_column(Text)
     generated_by: Mapped[GeneratedBy] = mapped_column(str_enum(GeneratedBy, "generated_by"))
-    # The AI generation table arrives with the AI engine; its foreign key with it.
-    ai_generation_id: Mapped[uuid.UUID | None]
+    ai_generation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("ai_generations.id", ondelete="SET NULL")
+    )
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )

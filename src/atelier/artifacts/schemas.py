@@ -10,6 +10,7 @@ from pydantic import Field, StringConstraints
 
 from atelier.artifacts.models import ArtifactStatus, Derivation, GeneratedBy, VersionFormat
 from atelier.core.schemas import InputModel, OutputModel
+from atelier.jobs.schemas import JobOut
 
 ToolKey = Annotated[
     str,
@@ -30,6 +31,12 @@ class ArtifactCreate(InputModel):
     )
     derivation: Derivation | None = Field(
         default=None, description="how it was derived from parent_id; required with a parent"
+    )
+    generate: bool = Field(
+        default=False, description="start an AI generation from input_data (see `job`)"
+    )
+    provider_id: uuid.UUID | None = Field(
+        default=None, description="with generate: the AI provider to use"
     )
 
 
@@ -62,6 +69,10 @@ class ArtifactOut(OutputModel):
     active_version: int | None = None
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class ArtifactCreated(ArtifactOut):
+    job: JobOut | None = Field(default=None, description="the generation, when one was asked")
 
 
 class VersionOut(OutputModel):

@@ -73,8 +73,9 @@ class Project(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
     )
     current_stage: Mapped[int | None]
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
-    # The AI provider table arrives with the AI engine; its foreign key with it.
-    ai_provider_id: Mapped[uuid.UUID | None]
+    ai_provider_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("ai_provider_configs.id", ondelete="SET NULL")
+    )
     template_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("templates.id", ondelete="SET NULL")
     )

@@ -1,0 +1,108 @@
+"""Monthly limits per user and per organization, from their plan.
+
+Checked before any provider call (when a generation is requested and again when its
+job starts), so a generation that would go over is refused with 402 and costs nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atelier.accounts.models import Organization, Subscription, SubscriptionPlan
+from atelier.ai.models import AIGeneration
+from atelier.config import Settings
+from atelier.core.db import utcnow
+from atelier.core.errors import AtelierError
+
+
+class BudgetExceeded(AtelierError):
+    status_code = 402
+    code = "budget_exceeded"
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    tokens: int  # 0 = unlimited
+    usd: Decimal  # 0 = unlimited
+
+
+def plan_limits(settings: Settings) -> dict[str, Limit]:
+    limits = {}
+    for part in settings.plan_limits.split(","):
+        plan, _, values = part.strip().partition("=")
+        tokens, _, usd = values.partition(":")
+        limits[plan.strip().upper()] = Limit(tokens=int(tokens or 0), usd=Decimal(usd or 0))
+    return limits
+
+
+def month_start(now: dt.datetime | None = None) -> dt.datetime:
+    now = now or utcnow()
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Spend:
+    tokens: int
+    usd: Decimal
+
+
+async def spent_this_month(
+    session: AsyncSession, *, user_id: uuid.UUID | None = None, org_id: uuid.UUID | None = None
+) -> Spend:
+    query = select(
+        func.coalesce(func.sum(AIGeneration.total_tokens), 0),
+        func.coalesce(func.sum(AIGeneration.estimated_cost), 0),
+    ).where(AIGeneration.created_at >= month_start())
+    if user_id is not None:
+        query = query.where(AIGeneration.user_id == user_id)
+    if org_id is not None:
+        query = query.where(AIGeneration.organization_id == org_id)
+    tokens, usd = (await session.execute(query)).one()
+    return Spend(tokens=int(tokens), usd=Decimal(str(usd)))
+
+
+def _over(spend: Spend, limit: Limit) -> str | None:
+    if limit.tokens and spend.tokens >= limit.tokens:
+        return f"{spend.tokens} of {limit.tokens} tokens used this month"
+    if limit.usd and spend.usd >= limit.usd:
+        return f"${spend.usd:.2f} of ${limit.usd:.2f} used this month"
+    return None
+
+
+async def user_plan(session: AsyncSession, user_id: uuid.UUID) -> str:
+    plan = await session.scalar(select(Subscription.plan).where(Subscription.user_id == user_id))
+    return (plan or SubscriptionPlan.FREE).value
+
+
+async def check_budget(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    user_id: uuid.UUID,
+    organization_id: uuid.UUID | None,
+) -> None:
+    limits = plan_limits(settings)
+    plan = await user_plan(session, user_id)
+    unlimited = Limit(0, Decimal(0))
+    over = _over(await spent_this_month(session, user_id=user_id), limits.get(plan, unlimited))
+    if over:
+        raise BudgetExceeded(f"your {plan} plan's monthly AI budget is used up: {over}")
+    if organization_id is not None:
+        tier = await session.scalar(
+            select(Organization.subscription_tier).where(Organization.id == organization_id)
+        )
+        org_plan = (tier or SubscriptionPlan.FREE).value
+        over = _over(
+            await spent_this_month(session, org_id=organization_id),
+            limits.get(org_plan, unlimited),
+        )
+        if over:
+            raise BudgetExceeded(
+                f"the organization's {org_plan} plan's monthly AI budget is used up: {over}"
+            )

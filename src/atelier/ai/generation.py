@@ -1,0 +1,382 @@
+"""One generation: render → call → validate → repair → store, with an audit row per call.
+
+Nothing here is tool-specific: the tool supplies the input and output models and the
+prompt; every pack generates through this. Provider calls happen outside any database
+transaction; each audit row commits on its own so failures stay visible, and the new
+version is written in one short transaction at the end. A failed, timed-out or
+cancelled generation therefore leaves the artifact's inputs and active version as
+they were.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atelier.ai.budgets import check_budget
+from atelier.ai.models import AIGeneration, GenerationStatus
+from atelier.ai.pricing import estimate_cost
+from atelier.ai.providers.base import (
+    GenerationRequest,
+    GenerationResult,
+    Message,
+    ProviderError,
+    ProviderTimeout,
+)
+from atelier.ai.resolve import ResolvedProvider, resolve_provider
+from atelier.ai.retry import RetryPolicy, call_with_retries
+from atelier.ai.runtime import AIRuntime
+from atelier.ai.tools import Tool, ToolContext
+from atelier.artifacts.models import Artifact, GeneratedBy
+from atelier.artifacts.versions import add_version
+from atelier.core.db import session_scope
+from atelier.core.errors import AtelierError
+from atelier.jobs.models import Job
+from atelier.jobs.runner import JobControl, JobFailed
+from atelier.projects.models import Project
+
+PROGRESS_FLUSH_SECONDS = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """Who and what an audit row is about."""
+
+    user_id: uuid.UUID
+    organization_id: uuid.UUID | None
+    project_id: uuid.UUID | None
+    artifact_id: uuid.UUID | None
+    stage_id: uuid.UUID | None
+    job_id: uuid.UUID | None
+    prompt_template: str
+
+
+def _error_list(error: ValidationError) -> list[dict[str, str]]:
+    return [
+        {"field": ".".join(str(p) for p in e["loc"]) or "(root)", "message": e["msg"]}
+        for e in error.errors()
+    ][:20]
+
+
+def parse_output(text: str, model: type[BaseModel]) -> BaseModel:
+    """The answer as the tool's output model. Tolerates a fenced code block around it."""
+    body = text.strip()
+    if body.startswith("```"):
+        body = body.strip("`")
+        body = body.split("\n", 1)[1] if "\n" in body else body
+        body = body.rsplit("```", 1)[0]
+    return model.model_validate_json(body)
+
+
+def repair_messages(text: str, error: ValidationError | ValueError) -> list[Message]:
+    if isinstance(error, ValidationError):
+        problems = json.dumps(_error_list(error), indent=1)
+    else:
+        problems = str(error)
+    return [
+        Message(role="assistant", content=text[:8000]),
+        Message(
+            role="user",
+            content=(
+                "That answer does not match the required JSON schema. Problems:\n"
+                f"{problems}\n"
+                "Answer again with only the corrected JSON object."
+            ),
+        ),
+    ]
+
+
+class Generator:
+    """Calls a provider for one structured answer, recording every call."""
+
+    def __init__(self, runtime: AIRuntime, resolved: ResolvedProvider, record: CallRecord):
+        self.runtime = runtime
+        self.resolved = resolved
+        self.record = record
+        self.provider = runtime.providers.get(resolved.cache_key, resolved.settings)
+        self.call_number = 0
+        self.last_generation_id: uuid.UUID | None = None
+
+    async def _audit(
+        self,
+        *,
+        status: GenerationStatus,
+        started: float,
+        result: GenerationResult | None = None,
+        error: str | None = None,
+    ) -> uuid.UUID:
+        self.call_number += 1
+        model = result.model if result else self.resolved.settings.default_model
+        tokens_in = result.input_tokens if result else 0
+        tokens_out = result.output_tokens if result else 0
+        cost = (
+            estimate_cost(
+                provider=self.resolved.kind,
+                model=model,
+                input_tokens=tokens_in,
+                output_tokens=tokens_out,
+                options=self.resolved.options,
+            )
+            if result
+            else Decimal(0)
+        )
+        row = AIGeneration(
+            user_id=self.record.user_id,
+            organization_id=self.record.organization_id,
+            project_id=self.record.project_id,
+            artifact_id=self.record.artifact_id,
+            stage_id=self.record.stage_id,
+            job_id=self.record.job_id,
+            provider_id=self.resolved.config_id,
+            provider=self.resolved.kind,
+            model=model[:200],
+            prompt_template=self.record.prompt_template,
+            input_tokens=tokens_in,
+            output_tokens=tokens_out,
+            total_tokens=tokens_in + tokens_out,
+            estimated_cost=cost,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            status=status,
+            error_message=error[:4000] if error else None,
+            attempt=self.call_number,
+        )
+        async with session_scope(self.runtime.maker) as session:
+            session.add(row)
+        return row.id
+
+    async def structured(
+        self,
+        *,
+        messages: list[Message],
+        output_model: type[BaseModel],
+        control: JobControl | None = None,
+        max_tokens: int = 4096,
+    ) -> tuple[BaseModel, uuid.UUID]:
+        settings = self.runtime.settings
+        schema = output_model.model_json_schema()
+        conversation = list(messages)
+        policy = RetryPolicy(max_retries=settings.provider_max_retries)
+        last_problem = "no answer"
+        for attempt in range(1, settings.generation_max_attempts + 1):
+            request = GenerationRequest(
+                messages=conversation,
+                json_schema=schema,
+                schema_name=output_model.__name__,
+                max_tokens=max_tokens,
+                timeout=self.resolved.settings.timeout,
+            )
+            stream = _ProgressStream(control, attempt) if control else None
+            call = _Call(self, request, stream, control, attempt)
+            try:
+                result = await call_with_retries(call.run, policy=policy, on_failure=call.failed)
+            except ProviderError as error:
+                raise JobFailed(error.code, error.message) from None
+            if stream is not None:
+                await stream.flush()
+            try:
+                output = parse_output(result.text, output_model)
+            except (ValidationError, ValueError) as problem:
+                last_problem = str(problem)[:2000]
+                await self._audit(
+                    status=GenerationStatus.ERROR,
+                    started=call.started,
+                    result=result,
+                    error=f"answer does not match the schema: {last_problem}",
+                )
+                if control is not None:
+                    await control.emit(
+                        "attempt_failed",
+                        {
+                            "attempt": attempt,
+                            "reason": "invalid_output",
+                            "errors": _error_list(problem)
+                            if isinstance(problem, ValidationError)
+                            else [{"field": "(root)", "message": str(problem)[:500]}],
+                        },
+                    )
+                conversation = [*conversation, *repair_messages(result.text, problem)]
+                continue
+            generation_id = await self._audit(
+                status=GenerationStatus.SUCCESS, started=call.started, result=result
+            )
+            return output, generation_id
+        raise JobFailed(
+            "invalid_output",
+            f"the model's answer did not match the schema after "
+            f"{settings.generation_max_attempts} attempts: {last_problem[:500]}",
+        )
+
+
+class _Call:
+    """One provider call of one attempt, timed, with its failures audited."""
+
+    def __init__(
+        self,
+        generator: Generator,
+        request: GenerationRequest,
+        stream: _ProgressStream | None,
+        control: JobControl | None,
+        attempt: int,
+    ) -> None:
+        self.generator = generator
+        self.request = request
+        self.stream = stream
+        self.control = control
+        self.attempt = attempt
+        self.started = time.monotonic()
+
+    async def run(self) -> GenerationResult:
+        self.started = time.monotonic()
+        on_text = self.stream.on_text if self.stream else None
+        return await self.generator.provider.generate(self.request, on_text=on_text)
+
+    async def failed(self, error: ProviderError, delay: float | None) -> None:
+        timed_out = isinstance(error, ProviderTimeout)
+        await self.generator._audit(
+            status=GenerationStatus.TIMEOUT if timed_out else GenerationStatus.ERROR,
+            started=self.started,
+            error=error.message,
+        )
+        if self.control is not None:
+            await self.control.emit(
+                "attempt_failed",
+                {
+                    "attempt": self.attempt,
+                    "reason": error.code,
+                    "message": error.message,
+                    "retry_in_seconds": delay,
+                },
+            )
+
+
+class _ProgressStream:
+    """Streams text deltas to the job's events in batches (not one row per token)."""
+
+    def __init__(self, control: JobControl, attempt: int) -> None:
+        self.control = control
+        self.attempt = attempt
+        self.buffer: list[str] = []
+        self.chars = 0
+        self.last_flush = time.monotonic()
+
+    async def on_text(self, delta: str) -> None:
+        self.buffer.append(delta)
+        self.chars += len(delta)
+        if time.monotonic() - self.last_flush >= PROGRESS_FLUSH_SECONDS:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if not self.buffer:
+            return
+        text, self.buffer = "".join(self.buffer), []
+        self.last_flush = time.monotonic()
+        await self.control.emit(
+            "progress", {"attempt": self.attempt, "text": text, "chars": self.chars}
+        )
+
+
+async def _load_for_generation(
+    session: AsyncSession, runtime: AIRuntime, job_id: uuid.UUID
+) -> tuple[Job, Artifact, Project, Tool]:
+    job = await session.get(Job, job_id)
+    if job is None or job.artifact_id is None:
+        raise JobFailed("artifact_not_found", "the job has no artifact")
+    artifact = await session.get(Artifact, job.artifact_id)
+    project = await session.get(Project, artifact.project_id) if artifact else None
+    if artifact is None or artifact.deleted_at or project is None or project.deleted_at:
+        raise JobFailed("artifact_not_found", "the artifact or its project was deleted")
+    tool = runtime.tools.get(artifact.type)
+    if tool is None:
+        raise JobFailed("unknown_tool", f"no tool named {artifact.type!r}")
+    return job, artifact, project, tool
+
+
+async def run_generation_job(
+    runtime: AIRuntime, job_id: uuid.UUID, control: JobControl
+) -> dict[str, Any]:
+    """The job handler for kind "generate": a new AI version of the job's artifact."""
+    async with session_scope(runtime.maker) as session:
+        job, artifact, project, tool = await _load_for_generation(session, runtime, job_id)
+        try:
+            inputs = tool.input_model.model_validate(artifact.input_data).model_dump(mode="json")
+        except ValidationError as error:
+            raise JobFailed("invalid_input", json.dumps(_error_list(error))) from None
+        try:
+            await check_budget(
+                session,
+                settings=runtime.settings,
+                user_id=job.user_id,
+                organization_id=project.organization_id,
+            )
+            resolved = await resolve_provider(
+                session,
+                user_id=job.user_id,
+                settings=runtime.settings,
+                cipher=runtime.cipher,
+                override_id=_uuid_or_none(job.payload.get("provider_id")),
+                project_provider_id=project.ai_provider_id,
+            )
+        except AtelierError as error:
+            raise JobFailed(error.code, str(error.detail)) from None
+        context = await tool.context(
+            ToolContext(
+                session=session,
+                project_id=project.id,
+                artifact_id=artifact.id,
+                stage_id=artifact.stage_id,
+            )
+        )
+        record = CallRecord(
+            user_id=job.user_id,
+            organization_id=project.organization_id,
+            project_id=project.id,
+            artifact_id=artifact.id,
+            stage_id=artifact.stage_id,
+            job_id=job.id,
+            prompt_template=tool.prompt_name(),
+        )
+        artifact_id, user_id = artifact.id, job.user_id
+    messages = tool.render(inputs, context)
+    await control.emit(
+        "progress",
+        {"step": "calling", "provider": resolved.kind, "model": resolved.settings.default_model},
+    )
+    try:
+        generator = Generator(runtime, resolved, record)
+    except ProviderError as error:
+        raise JobFailed(error.code, error.message) from None
+    output, generation_id = await generator.structured(
+        messages=messages, output_model=tool.output_model, control=control
+    )
+    async with session_scope(runtime.maker) as session:
+        artifact_now = await session.get(Artifact, artifact_id)
+        if artifact_now is None or artifact_now.deleted_at is not None:
+            raise JobFailed("artifact_not_found", "the artifact was deleted while generating")
+        version = await add_version(
+            session,
+            artifact=artifact_now,
+            content=output.model_dump_json(),
+            generated_by=GeneratedBy.AI,
+            created_by_id=user_id,
+            ai_generation_id=generation_id,
+        )
+        number = version.version
+    return {
+        "artifact_id": str(artifact_id),
+        "version": number,
+        "ai_generation_id": str(generation_id),
+    }
+
+
+def _uuid_or_none(value: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,244 @@
+"""Provider configurations (keys encrypted) and generation requests."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atelier.accounts.models import OrgRole
+from atelier.accounts.org_service import MANAGERS, membership_role
+from atelier.accounts.principal import Principal
+from atelier.ai.budgets import check_budget
+from atelier.ai.models import AIProviderConfig, ProviderKind
+from atelier.ai.providers.base import GenerationRequest, Message, ProviderError
+from atelier.ai.resolve import (
+    ResolvedProvider,
+    config_aad,
+    from_config,
+    resolve_provider,
+    visible_configs,
+)
+from atelier.ai.runtime import AIRuntime
+from atelier.ai.tools import Tool
+from atelier.artifacts.models import Artifact
+from atelier.core.crypto import mask_secret
+from atelier.core.errors import Forbidden, InvalidInput, NotFound, field_error
+from atelier.core.pagination import next_cursor, paginate_query
+from atelier.jobs.models import Job
+from atelier.jobs.service import enqueue
+from atelier.projects.models import Project
+
+LOCAL_DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
+
+
+# ------------------------------------------------------------------ provider configs
+async def load_config(
+    session: AsyncSession, *, user: Principal, config_id: uuid.UUID, write: bool = False
+) -> AIProviderConfig:
+    config = await session.scalar(
+        select(AIProviderConfig).where(AIProviderConfig.id == config_id, visible_configs(user.id))
+    )
+    if config is None:
+        raise NotFound("no such AI provider", code="ai_provider_not_found")
+    if write and config.user_id != user.id:
+        raise Forbidden("only the person who added this provider can change it")
+    return config
+
+
+async def list_configs(
+    session: AsyncSession, *, user: Principal, cursor: str | None, limit: int
+) -> tuple[list[AIProviderConfig], str | None]:
+    query = paginate_query(
+        select(AIProviderConfig).where(visible_configs(user.id)),
+        created_col=AIProviderConfig.created_at,
+        id_col=AIProviderConfig.id,
+        cursor=cursor,
+        limit=limit,
+    )
+    rows = list((await session.scalars(query)).all())
+    return rows[:limit], next_cursor(rows, limit)
+
+
+def _set_key(config: AIProviderConfig, api_key: str | None, runtime: AIRuntime) -> None:
+    if api_key:
+        config.api_key_encrypted = runtime.cipher.encrypt(api_key, aad=config_aad(config))
+        config.api_key_hint = mask_secret(api_key)
+    else:
+        config.api_key_encrypted = None
+        config.api_key_hint = None
+
+
+async def _clear_other_defaults(session: AsyncSession, user_id: uuid.UUID) -> None:
+    await session.execute(
+        update(AIProviderConfig)
+        .where(AIProviderConfig.user_id == user_id, AIProviderConfig.is_default.is_(True))
+        .values(is_default=False)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def create_config(
+    session: AsyncSession, *, user: Principal, runtime: AIRuntime, data: dict[str, Any]
+) -> AIProviderConfig:
+    org_id = data.get("organization_id")
+    if org_id is not None:
+        role = await membership_role(session, user_id=user.id, organization_id=org_id)
+        if role is None:
+            raise field_error("body.organization_id", "no such organization")
+        if role not in MANAGERS:
+            raise Forbidden(f"you are {OrgRole(role)}; only owners and admins share providers")
+    kind = ProviderKind(data["provider"])
+    config = AIProviderConfig(
+        id=uuid.uuid4(),
+        user_id=user.id,
+        organization_id=org_id,
+        provider=kind,
+        label=data["label"],
+        default_model=data.get("default_model")
+        or {"anthropic": "claude-sonnet-4-5", "openai": "gpt-4o-mini"}.get(
+            kind.value, LOCAL_DEFAULT_MODEL
+        ),
+        base_url=str(data["base_url"]) if data.get("base_url") else None,
+        is_default=bool(data.get("is_default")),
+        options={k: v for k, v in (data.get("options") or {}).items() if v is not None},
+    )
+    _set_key(config, data.get("api_key"), runtime)
+    if config.is_default:
+        await _clear_other_defaults(session, user.id)
+    session.add(config)
+    await session.flush()
+    return config
+
+
+async def update_config(
+    session: AsyncSession, *, config: AIProviderConfig, runtime: AIRuntime, changes: dict[str, Any]
+) -> AIProviderConfig:
+    for required in ("label", "default_model"):
+        if required in changes and changes[required] is None:
+            raise field_error(f"body.{required}", "may not be null")
+    if "api_key" in changes:
+        _set_key(config, changes.pop("api_key"), runtime)
+    if changes.get("is_default"):
+        await _clear_other_defaults(session, config.user_id)
+    if "base_url" in changes:
+        changes["base_url"] = str(changes["base_url"]) if changes["base_url"] else None
+    if "options" in changes:
+        changes["options"] = {k: v for k, v in (changes["options"] or {}).items() if v is not None}
+    for field, value in changes.items():
+        setattr(config, field, value if field != "is_default" else bool(value))
+    await session.flush()
+    return config
+
+
+async def test_config(config: AIProviderConfig, runtime: AIRuntime) -> dict[str, Any]:
+    """A tiny real call: does the key work, does the model answer?"""
+    resolved = from_config(config, runtime.cipher, runtime.settings)
+    provider = runtime.providers.get(resolved.cache_key, resolved.settings)
+    started = time.monotonic()
+    request = GenerationRequest(
+        messages=[Message(role="user", content='Reply with the JSON object {"ok": true}.')],
+        json_schema={
+            "type": "object",
+            "properties": {"ok": {"type": "boolean"}},
+            "required": ["ok"],
+            "additionalProperties": False,
+        },
+        schema_name="ping",
+        max_tokens=20,
+        timeout=min(resolved.settings.timeout, 60.0),
+    )
+    try:
+        result = await provider.generate(request)
+    except ProviderError as error:
+        return {
+            "ok": False,
+            "duration_ms": int((time.monotonic() - started) * 1000),
+            "error": error.code,
+            "message": error.message,
+        }
+    return {
+        "ok": True,
+        "model": result.model,
+        "duration_ms": int((time.monotonic() - started) * 1000),
+        "output": result.text[:200],
+    }
+
+
+# ------------------------------------------------------------------ generation requests
+def validate_inputs(tool: Tool, input_data: dict[str, Any], *, field: str) -> dict[str, Any]:
+    """The inputs as the tool's input model sees them; a 422 naming each bad field."""
+    try:
+        model: BaseModel = tool.input_model.model_validate(input_data)
+    except ValidationError as error:
+        raise InvalidInput(
+            [
+                {
+                    "field": ".".join([field, *(str(p) for p in e["loc"])]),
+                    "message": e["msg"],
+                    "type": e["type"],
+                }
+                for e in error.errors()
+            ]
+        ) from None
+    return model.model_dump(mode="json")
+
+
+def tool_for(runtime: AIRuntime, artifact_type: str, *, field: str = "body.type") -> Tool:
+    tool = runtime.tools.get(artifact_type)
+    if tool is None:
+        known = ", ".join(t.key for t in runtime.tools.all())
+        raise field_error(field, f"no tool named {artifact_type!r}; known tools: {known}")
+    return tool
+
+
+async def request_generation(
+    session: AsyncSession,
+    *,
+    runtime: AIRuntime,
+    user: Principal,
+    artifact: Artifact,
+    project_organization_id: uuid.UUID | None,
+    project_provider_id: uuid.UUID | None,
+    provider_id: uuid.UUID | None,
+    notify: Any = None,
+) -> tuple[Job, ResolvedProvider]:
+    """Check everything that can be checked now (tool, inputs, budget, provider), then
+    enqueue the job in the caller's transaction."""
+    tool = tool_for(runtime, artifact.type, field="type")
+    validate_inputs(tool, artifact.input_data, field="input_data")
+    await check_budget(
+        session,
+        settings=runtime.settings,
+        user_id=user.id,
+        organization_id=project_organization_id,
+    )
+    resolved = await resolve_provider(
+        session,
+        user_id=user.id,
+        settings=runtime.settings,
+        cipher=runtime.cipher,
+        override_id=provider_id,
+        project_provider_id=project_provider_id,
+    )
+    job = await enqueue(
+        session,
+        user_id=user.id,
+        kind="generate",
+        payload={"provider_id": str(provider_id) if provider_id else None},
+        project_id=artifact.project_id,
+        artifact_id=artifact.id,
+        notify=notify,
+    )
+    return job, resolved
+
+
+async def project_of(session: AsyncSession, project_id: uuid.UUID) -> Project:
+    project = await session.get(Project, project_id)
+    if project is None:
+        raise NotFound("no such project", code="project_not_found")
+    return project

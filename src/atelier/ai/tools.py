@@ -1,0 +1,128 @@
+"""Tools: a structured input, a structured output and a versioned prompt.
+
+A tool is one small class; the engine does the rest (validation, generation, repair,
+versions, audit). Packs register their tools here; third-party packs through the
+entry point group ``atelier.packs`` (each entry point is a callable that registers).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, ClassVar
+
+import jinja2
+import structlog
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atelier.ai.providers.base import Message
+
+log = structlog.get_logger("atelier.tools")
+
+
+@dataclass(frozen=True, slots=True)
+class ToolContext:
+    """What a context builder may look at: the artifact being generated and its project."""
+
+    session: AsyncSession
+    project_id: Any
+    artifact_id: Any
+    stage_id: Any
+
+
+class Tool:
+    key: ClassVar[str]
+    title: ClassVar[str]
+    description: ClassVar[str]
+    pack: ClassVar[str] = "general"
+    phase: ClassVar[str | None] = None
+    input_model: ClassVar[type[BaseModel]]
+    output_model: ClassVar[type[BaseModel]]
+    prompt_file: ClassVar[Path]
+    prompt_version: ClassVar[str]
+
+    @classmethod
+    def prompt_name(cls) -> str:
+        return f"{cls.key}@{cls.prompt_version}"
+
+    async def context(self, ctx: ToolContext) -> dict[str, Any]:
+        """Extra template variables, e.g. earlier stages' outputs. None by default."""
+        return {}
+
+    def render(self, inputs: dict[str, Any], context: dict[str, Any]) -> list[Message]:
+        # Validated first: every field is present (defaults filled) for the template.
+        inputs = self.input_model.model_validate(inputs).model_dump(mode="json")
+        template = _environment(self.prompt_file.parent).get_template(self.prompt_file.name)
+        variables = {
+            "tool": self,
+            "inputs": inputs,
+            "input_json": json.dumps(inputs, indent=2, ensure_ascii=False),
+            "schema_json": json.dumps(self.output_model.model_json_schema(), indent=2),
+            "context": context,
+        }
+        messages = []
+        for role in ("system", "user"):
+            block = template.blocks.get(role)
+            if block is None:
+                continue
+            text = "".join(block(template.new_context(variables))).strip()
+            if text:
+                messages.append(Message(role=role, content=text))
+        return messages
+
+
+_environments: dict[Path, jinja2.Environment] = {}
+
+
+def _environment(folder: Path) -> jinja2.Environment:
+    env = _environments.get(folder)
+    if env is None:
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(folder),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,  # prompts are plain text, not HTML
+            keep_trailing_newline=True,
+        )
+        _environments[folder] = env
+    return env
+
+
+class ToolRegistry:
+    def __init__(self) -> None:
+        self._tools: dict[str, Tool] = {}
+
+    def register(self, tool: Tool) -> None:
+        if tool.key in self._tools and type(self._tools[tool.key]) is not type(tool):
+            raise ValueError(f"two tools claim the key {tool.key!r}")
+        self._tools[tool.key] = tool
+
+    def get(self, key: str) -> Tool | None:
+        return self._tools.get(key)
+
+    def all(self) -> Iterable[Tool]:
+        return sorted(self._tools.values(), key=lambda t: (t.pack, t.key))
+
+
+registry = ToolRegistry()
+_loaded = False
+
+
+def load_tools() -> ToolRegistry:
+    """Register the built-in packs, then any installed through entry points (once)."""
+    global _loaded
+    if _loaded:
+        return registry
+    from atelier.packs import register_builtin_packs
+
+    register_builtin_packs(registry)
+    for ep in entry_points(group="atelier.packs"):
+        try:
+            ep.load()(registry)
+        except Exception:
+            log.exception("pack_failed_to_load", entry_point=ep.name)
+    _loaded = True
+    return registry

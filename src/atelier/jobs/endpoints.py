@@ -1,0 +1,117 @@
+"""/jobs: status, live events (SSE), cancellation."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.sse import EventSourceResponse, format_sse_event
+
+from atelier.accounts.deps import CurrentUser
+from atelier.ai.deps import Events, Runner
+from atelier.ai.endpoints import job_out
+from atelier.core.db import session_scope
+from atelier.core.deps import DB, Paging
+from atelier.core.pagination import Page
+from atelier.jobs import service
+from atelier.jobs.events import EventBus, events_after
+from atelier.jobs.models import Job, JobStatus
+from atelier.jobs.schemas import JobOut
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+KEEPALIVE_SECONDS = 15.0
+
+
+@router.get("", response_model=Page[JobOut])
+async def list_jobs(
+    user: CurrentUser,
+    session: DB,
+    page: Paging,
+    status: JobStatus | None = None,
+    artifact_id: uuid.UUID | None = None,
+) -> Page[JobOut]:
+    rows, cursor = await service.list_jobs(
+        session,
+        user=user,
+        cursor=page.cursor,
+        limit=page.limit,
+        status=status,
+        artifact_id=artifact_id,
+    )
+    return Page(items=[job_out(j) for j in rows], next_cursor=cursor)
+
+
+@router.get("/{job_id}", response_model=JobOut)
+async def get_job(job_id: uuid.UUID, user: CurrentUser, session: DB) -> JobOut:
+    return job_out(await service.load_job(session, user=user, job_id=job_id))
+
+
+@router.post("/{job_id}/cancel", response_model=JobOut)
+async def cancel_job(
+    job_id: uuid.UUID, user: CurrentUser, session: DB, runner: Runner, events: Events
+) -> JobOut:
+    job = await service.load_job(session, user=user, job_id=job_id)
+    job = await service.request_cancel(session, job=job)
+    await session.commit()
+    if runner is not None and not runner.request_cancel(job.id):
+        runner.wake()  # queued: the runner finishes it as cancelled when it claims it
+    return job_out(job)
+
+
+@router.get(
+    "/{job_id}/events",
+    response_class=Response,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "an SSE stream"}},
+)
+async def job_events(
+    job_id: uuid.UUID,
+    user: CurrentUser,
+    session: DB,
+    events: Events,
+    last_event_id: Annotated[str | None, Header()] = None,
+    after: Annotated[int | None, Query(ge=0, description="resume after this event id")] = None,
+) -> Response:
+    """Server-Sent Events: queued, started, progress, attempt_failed, then succeeded,
+    failed or cancelled (the stream ends after those). Resumable with Last-Event-ID."""
+    job = await service.load_job(session, user=user, job_id=job_id)
+    start = after if after is not None else _event_id(last_event_id)
+    # The stream outlives this request's session: it reads with sessions of its own.
+    return EventSourceResponse(_stream(events, job.id, job.status, start))
+
+
+def _event_id(raw: str | None) -> int:
+    return int(raw) if raw and raw.isascii() and raw.isdigit() and len(raw) < 19 else 0
+
+
+async def _stream(
+    events: EventBus, job_id: uuid.UUID, status: JobStatus, after: int
+) -> AsyncIterator[bytes]:
+    if after == 0:
+        yield format_sse_event(
+            data_str=orjson.dumps({"status": status.value}).decode(), event="queued", id="0"
+        )
+    idle = 0.0
+    while True:
+        async with session_scope(events.maker) as session:
+            rows = await events_after(session, job_id, after)
+            job = await session.get(Job, job_id)
+            finished = job is None or job.status.finished
+        for row in rows:
+            after = row.id
+            yield format_sse_event(
+                data_str=orjson.dumps(row.data).decode(), event=row.type, id=str(row.id)
+            )
+        if finished and not rows:
+            return
+        if rows:
+            idle = 0.0
+            continue
+        await events.wait(job_id, 1.0)
+        idle += 1.0
+        if idle >= KEEPALIVE_SECONDS:
+            idle = 0.0
+            yield b": keep-alive\n\n"

@@ -1,0 +1,314 @@
+"""Runs queued jobs with bounded concurrency, durably.
+
+Jobs are rows (enqueued in the same transaction as the data they act on). A runner
+claims rows atomically (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock on
+SQLite), beats a heartbeat while it works, and on start and periodically gives back
+jobs whose heartbeat stopped (a crashed or killed process): they run again until
+``max_attempts``, then fail with a clear reason. Any number of runners can share a
+PostgreSQL database (`atelier worker`); SQLite runs one inside the server process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from atelier.core.db import session_scope, utcnow
+from atelier.jobs.events import EventBus
+from atelier.jobs.models import Job, JobStatus
+
+log = structlog.get_logger("atelier.jobs")
+
+Handler = Callable[[uuid.UUID, "JobControl"], Awaitable[dict[str, Any] | None]]
+HEARTBEAT_SECONDS = 2.0
+
+
+class JobFailed(Exception):
+    """A handler's clean failure: the job fails with this code and message, no retry."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class JobControl:
+    """What a handler gets besides the job id: events and the cancellation flag."""
+
+    job_id: uuid.UUID
+    events: EventBus
+    cancelled: asyncio.Event
+
+    async def emit(self, type: str, data: dict[str, Any] | None = None) -> None:
+        await self.events.emit(self.job_id, type, data)
+
+
+class JobRunner:
+    def __init__(
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        events: EventBus,
+        handlers: dict[str, Handler],
+        *,
+        concurrency: int,
+        stale_seconds: float,
+        dialect: str,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.maker = maker
+        self.events = events
+        self.handlers = handlers
+        self.concurrency = concurrency
+        self.stale_seconds = stale_seconds
+        self.dialect = dialect
+        self.poll_seconds = poll_seconds
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._wake = asyncio.Event()
+        self._running: dict[uuid.UUID, tuple[asyncio.Task[None], asyncio.Event]] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # ----------------------------------------------------------------- lifecycle
+    def start(self) -> None:
+        if self._loop_task is None:
+            self._loop_task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        """Stop claiming; running jobs are cancelled and go back to the queue."""
+        self._stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        tasks = [task for task, _ in self._running.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def request_cancel(self, job_id: uuid.UUID) -> bool:
+        """Cancel a job running in this process; False if it runs elsewhere (or nowhere)."""
+        entry = self._running.get(job_id)
+        if entry is None:
+            return False
+        entry[1].set()
+        entry[0].cancel()
+        return True
+
+    async def run_until_idle(self, seconds: float = 30.0) -> None:
+        """Tests and the CLI: run what is queued now, then return."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while True:
+            await self._claim_and_spawn()
+            if not self._running:
+                return
+            await asyncio.wait(
+                [task for task, _ in self._running.values()],
+                timeout=max(0.0, deadline - asyncio.get_running_loop().time()),
+            )
+            if asyncio.get_running_loop().time() >= deadline:
+                raise TimeoutError("jobs still running")
+
+    # ----------------------------------------------------------------- the loop
+    async def _loop(self) -> None:
+        last_sweep = 0.0
+        while not self._stopping:
+            try:
+                now = asyncio.get_running_loop().time()
+                if now - last_sweep >= HEARTBEAT_SECONDS:
+                    await self.recover_abandoned()
+                    await self._heartbeat()
+                    last_sweep = now
+                await self._claim_and_spawn()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job_loop_error")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+
+    async def _claim_and_spawn(self) -> None:
+        free = self.concurrency - len(self._running)
+        if free <= 0:
+            return
+        for job_id in await self._claim(free):
+            cancelled = asyncio.Event()
+            task = asyncio.get_running_loop().create_task(self._run(job_id, cancelled))
+            self._running[job_id] = (task, cancelled)
+
+    async def _claim(self, limit: int) -> list[uuid.UUID]:
+        now = utcnow()
+        candidates = (
+            select(Job.id)
+            .where(Job.status == JobStatus.QUEUED, Job.run_after <= now)
+            .order_by(Job.created_at)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        async with session_scope(self.maker) as session:
+            rows = await session.execute(
+                update(Job)
+                .where(Job.id.in_(candidates.scalar_subquery()))
+                .values(
+                    status=JobStatus.RUNNING,
+                    locked_by=self.worker_id,
+                    attempts=Job.attempts + 1,
+                    heartbeat_at=now,
+                    started_at=now,
+                    updated_at=now,
+                )
+                .returning(Job.id)
+                .execution_options(synchronize_session=False)
+            )
+            return [row[0] for row in rows]
+
+    async def _heartbeat(self) -> None:
+        if not self._running:
+            return
+        async with session_scope(self.maker) as session:
+            await session.execute(
+                update(Job)
+                .where(Job.id.in_(list(self._running)), Job.locked_by == self.worker_id)
+                .values(heartbeat_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+
+    async def recover_abandoned(self) -> list[uuid.UUID]:
+        """Jobs whose runner stopped beating: queue them again, or fail them for good."""
+        cutoff = utcnow() - dt.timedelta(seconds=self.stale_seconds)
+        async with session_scope(self.maker) as session:
+            stale = (
+                await session.scalars(
+                    select(Job).where(
+                        Job.status == JobStatus.RUNNING,
+                        Job.heartbeat_at < cutoff,
+                        Job.id.not_in(list(self._running) or [uuid.UUID(int=0)]),
+                    )
+                )
+            ).all()
+            for job in stale:
+                job.locked_by = None
+                if job.attempts >= job.max_attempts:
+                    job.status = JobStatus.FAILED
+                    job.error_code = "worker_lost"
+                    job.error_message = (
+                        f"the process running this job stopped {job.attempts} times "
+                        "(crash or restart); giving up"
+                    )
+                    job.finished_at = utcnow()
+                else:
+                    job.status = JobStatus.QUEUED
+                    job.run_after = utcnow()
+                self.events.add(
+                    session,
+                    job.id,
+                    "failed" if job.status == JobStatus.FAILED else "requeued",
+                    {
+                        "reason": "worker_lost",
+                        "attempts": job.attempts,
+                        "message": job.error_message,
+                    },
+                )
+        for job in stale:
+            self.events.announce(job.id)
+        return [job.id for job in stale]
+
+    # ----------------------------------------------------------------- one job
+    async def _run(self, job_id: uuid.UUID, cancelled: asyncio.Event) -> None:
+        control = JobControl(job_id=job_id, events=self.events, cancelled=cancelled)
+        try:
+            async with session_scope(self.maker) as session:
+                job = await session.get(Job, job_id)
+                kind = job.kind if job else ""
+                cancel_first = bool(job and job.cancel_requested)
+            if cancel_first:
+                await self._finish(job_id, JobStatus.CANCELLED, error=("cancelled", "cancelled"))
+                return
+            handler = self.handlers.get(kind)
+            if handler is None:
+                await self._finish(
+                    job_id, JobStatus.FAILED, error=("unknown_job", f"no handler for {kind!r}")
+                )
+                return
+            await control.emit("started", {"worker": self.worker_id})
+            result = await handler(job_id, control)
+            await self._finish(job_id, JobStatus.SUCCEEDED, result=result)
+        except asyncio.CancelledError:
+            if cancelled.is_set():
+                await asyncio.shield(
+                    self._finish(job_id, JobStatus.CANCELLED, error=("cancelled", "cancelled"))
+                )
+            elif self._stopping:
+                await asyncio.shield(self._requeue(job_id))
+            raise
+        except JobFailed as failure:
+            await self._finish(job_id, JobStatus.FAILED, error=(failure.code, failure.message))
+        except Exception as exc:
+            log.exception("job_crashed", job_id=str(job_id))
+            await self._finish(
+                job_id, JobStatus.FAILED, error=("internal_error", f"{type(exc).__name__}")
+            )
+        finally:
+            self._running.pop(job_id, None)
+            self._wake.set()
+
+    async def _requeue(self, job_id: uuid.UUID) -> None:
+        async with session_scope(self.maker) as session:
+            await session.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(status=JobStatus.QUEUED, locked_by=None, run_after=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+
+    async def _finish(
+        self,
+        job_id: uuid.UUID,
+        status: JobStatus,
+        *,
+        result: dict[str, Any] | None = None,
+        error: tuple[str, str] | None = None,
+    ) -> None:
+        """The final status and its event in one transaction: a follower that sees the job
+        finished always finds the closing event too."""
+        now = utcnow()
+        data: dict[str, Any] = {"status": status.value}
+        if result:
+            data["result"] = result
+        if error:
+            data["error"] = error[0]
+            data["message"] = error[1]
+        async with session_scope(self.maker) as session:
+            await session.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(
+                    status=status,
+                    result=result,
+                    error_code=error[0] if error else None,
+                    error_message=error[1] if error else None,
+                    finished_at=now,
+                    updated_at=now,
+                    locked_by=None,
+                    progress=1.0 if status == JobStatus.SUCCEEDED else None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            self.events.add(session, job_id, status.value, data)
+        self.events.announce(job_id)

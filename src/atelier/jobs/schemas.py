@@ -1,0 +1,27 @@
+"""API models for jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from atelier.core.schemas import OutputModel
+from atelier.jobs.models import JobStatus
+
+
+class JobOut(OutputModel):
+    id: uuid.UUID
+    kind: str
+    status: JobStatus
+    project_id: uuid.UUID | None
+    artifact_id: uuid.UUID | None
+    result: dict[str, Any] | None
+    error_code: str | None
+    error_message: str | None
+    attempts: int
+    cancel_requested: bool
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    events_url: str = ""

@@ -1,0 +1,93 @@
+"""Enqueue, read and cancel jobs. Enqueueing joins the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from atelier.accounts.principal import Principal
+from atelier.core.errors import Conflict, NotFound
+from atelier.core.pagination import next_cursor, paginate_query
+from atelier.jobs.models import Job, JobStatus
+
+_AFTER_COMMIT = "atelier_after_commit"
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for callback in session.info.pop(_AFTER_COMMIT, ()):
+        callback()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    kind: str,
+    payload: dict[str, Any],
+    project_id: uuid.UUID | None = None,
+    artifact_id: uuid.UUID | None = None,
+    notify: Callable[[], None] | None = None,
+) -> Job:
+    """Add a job to the current transaction; ``notify`` runs once it is committed."""
+    job = Job(
+        user_id=user_id,
+        kind=kind,
+        payload=payload,
+        project_id=project_id,
+        artifact_id=artifact_id,
+    )
+    session.add(job)
+    await session.flush()
+    if notify is not None:
+        session.sync_session.info.setdefault(_AFTER_COMMIT, []).append(notify)
+    return job
+
+
+async def load_job(session: AsyncSession, *, user: Principal, job_id: uuid.UUID) -> Job:
+    job = await session.get(Job, job_id)
+    if job is None or job.user_id != user.id:
+        raise NotFound("no such job", code="job_not_found")
+    return job
+
+
+async def list_jobs(
+    session: AsyncSession,
+    *,
+    user: Principal,
+    cursor: str | None,
+    limit: int,
+    status: JobStatus | None = None,
+    artifact_id: uuid.UUID | None = None,
+) -> tuple[list[Job], str | None]:
+    query = select(Job).where(Job.user_id == user.id)
+    if status is not None:
+        query = query.where(Job.status == status)
+    if artifact_id is not None:
+        query = query.where(Job.artifact_id == artifact_id)
+    query = paginate_query(
+        query, created_col=Job.created_at, id_col=Job.id, cursor=cursor, limit=limit
+    )
+    rows = list((await session.scalars(query)).all())
+    return rows[:limit], next_cursor(rows, limit)
+
+
+async def request_cancel(session: AsyncSession, *, job: Job) -> Job:
+    if job.status.finished:
+        raise Conflict(f"the job is already {job.status.value}", code="job_finished")
+    job.cancel_requested = True
+    if job.status == JobStatus.QUEUED:
+        # Not started anywhere: the runner will see the flag and finish it as cancelled.
+        pass
+    await session.flush()
+    return job
