@@ -21,6 +21,8 @@ import pytest
 from httpx import ASGITransport, AsyncClient
 
 from atelier import migrate
+from atelier.ai.providers.fake import FakeProvider
+from atelier.ai.runtime import ProviderPool
 from atelier.app import create_app
 from atelier.config import Settings
 from tests.factories import Api
@@ -97,3 +99,23 @@ def api(client: AsyncClient) -> Api:
 @pytest.fixture
 def backend(database_url: str) -> str:
     return "sqlite" if database_url.startswith("sqlite") else "postgresql"
+
+
+@pytest.fixture
+def fake_ai(app: object) -> Iterator[FakeProvider]:
+    """Every provider the app builds during the test is this FakeProvider (swapped in
+    behind the provider pool, so resolution, audit and pricing run for real)."""
+    fake = FakeProvider()
+    state = app.state  # type: ignore[attr-defined]
+    saved = state.ai.providers
+    state.ai.providers = ProviderPool(factory=lambda _settings: fake)
+    try:
+        yield fake
+    finally:
+        state.ai.providers = saved
+
+
+async def run_jobs(app: object, *job_ids: str) -> None:
+    """Run the given queued jobs to completion with the app's own runner."""
+    runner = app.state.jobs  # type: ignore[attr-defined]
+    await runner.run_until_idle(only={uuid.UUID(j) for j in job_ids})

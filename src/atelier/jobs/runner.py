@@ -109,11 +109,14 @@ class JobRunner:
         entry[0].cancel()
         return True
 
-    async def run_until_idle(self, seconds: float = 30.0) -> None:
-        """Tests and the CLI: run what is queued now, then return."""
+    async def run_until_idle(
+        self, seconds: float = 30.0, *, only: set[uuid.UUID] | None = None
+    ) -> None:
+        """Tests and the CLI: run what is queued now (or just the jobs ``only``), then
+        return once nothing runs."""
         deadline = asyncio.get_running_loop().time() + seconds
         while True:
-            await self._claim_and_spawn()
+            await self._claim_and_spawn(only)
             if not self._running:
                 return
             await asyncio.wait(
@@ -142,16 +145,16 @@ class JobRunner:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
-    async def _claim_and_spawn(self) -> None:
+    async def _claim_and_spawn(self, only: set[uuid.UUID] | None = None) -> None:
         free = self.concurrency - len(self._running)
         if free <= 0:
             return
-        for job_id in await self._claim(free):
+        for job_id in await self._claim(free, only):
             cancelled = asyncio.Event()
             task = asyncio.get_running_loop().create_task(self._run(job_id, cancelled))
             self._running[job_id] = (task, cancelled)
 
-    async def _claim(self, limit: int) -> list[uuid.UUID]:
+    async def _claim(self, limit: int, only: set[uuid.UUID] | None = None) -> list[uuid.UUID]:
         now = utcnow()
         candidates = (
             select(Job.id)
@@ -159,6 +162,8 @@ class JobRunner:
             .order_by(Job.created_at)
             .limit(limit)
         )
+        if only is not None:
+            candidates = candidates.where(Job.id.in_(list(only)))
         if self.dialect == "postgresql":
             candidates = candidates.with_for_update(skip_locked=True)
         async with session_scope(self.maker) as session:
