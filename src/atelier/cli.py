@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from atelier.ai.models_cli import app as models_app
 from atelier.config import get_settings
 
 app = typer.Typer(
@@ -18,8 +21,11 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+keys_app = typer.Typer(help="Encryption keys of stored secrets.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
+app.add_typer(models_app, name="models")
 
 
 @app.command()
@@ -129,6 +135,40 @@ def users_create(
     typer.echo(f"created user {user_id} <{email}>{' (admin)' if admin else ''}")
     if generated:
         typer.echo(f"generated password (shown once): {password}")
+
+
+@app.command("run")
+def run(
+    tool: Annotated[str, typer.Argument(help="tool key, e.g. brief (see GET /api/v1/tools)")],
+    input: Annotated[Path, typer.Option("--input", "-i", help="JSON file with the inputs")],
+    project: Annotated[str | None, typer.Option(help="project id (default: a new one)")] = None,
+    provider: Annotated[str | None, typer.Option(help="AI provider config id")] = None,
+    user: Annotated[str | None, typer.Option(help="account email (default: the only user)")] = None,
+) -> None:
+    """Generate an artifact with TOOL: live progress on stderr, the artifact JSON on stdout."""
+    from atelier.cli_run import read_inputs, run_tool
+
+    code = asyncio.run(
+        run_tool(
+            get_settings(),
+            tool_key=tool,
+            inputs=read_inputs(input),
+            project_id=project,
+            provider_id=provider,
+            user_email=user,
+        )
+    )
+    raise typer.Exit(code)
+
+
+@app.command("worker")
+def worker() -> None:
+    """Run background jobs (generations) outside the server; start any number of them.
+    Set ATELIER_RUN_JOBS_IN_PROCESS=false on the servers when you do."""
+    from atelier.cli_run import work
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(work(get_settings()))
 
 
 if __name__ == "__main__":

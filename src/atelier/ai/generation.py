@@ -238,6 +238,10 @@ class _Call:
         return await self.generator.provider.generate(self.request, on_text=on_text)
 
     async def failed(self, error: ProviderError, delay: float | None) -> None:
+        if self.stream is not None:
+            # Text of a call that broke off mid-stream is not part of any answer; the
+            # attempt_failed event tells followers to drop what they already showed.
+            self.stream.reset()
         timed_out = isinstance(error, ProviderTimeout)
         await self.generator._audit(
             status=GenerationStatus.TIMEOUT if timed_out else GenerationStatus.ERROR,
@@ -271,6 +275,10 @@ class _ProgressStream:
         self.chars += len(delta)
         if time.monotonic() - self.last_flush >= PROGRESS_FLUSH_SECONDS:
             await self.flush()
+
+    def reset(self) -> None:
+        self.buffer = []
+        self.chars = 0
 
     async def flush(self) -> None:
         if not self.buffer:

@@ -1,0 +1,396 @@
+"""LocalProvider: a GGUF model run in-process by llama-cpp-python.
+
+A model is loaded once per process (per file, context length and thread count) and
+shared by every provider config that names it. llama.cpp contexts are not thread-safe,
+so one generation runs at a time per loaded model: callers queue on an asyncio lock
+and the blocking work happens in a worker thread. Structured output is enforced by a
+grammar built from the JSON schema; the engine still validates the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from atelier.ai.local_models import (
+    LocalModelError,
+    configured_model,
+    display_name,
+    install_hint,
+    resolve_model_path,
+)
+from atelier.ai.providers.base import (
+    GenerationRequest,
+    GenerationResult,
+    Message,
+    Provider,
+    ProviderError,
+    ProviderSettings,
+    ProviderTimeout,
+    TextCallback,
+)
+
+_providers: dict[tuple[Path, int, int], LocalProvider] = {}
+_providers_lock = threading.Lock()
+
+
+def local_provider(settings: ProviderSettings) -> Provider:
+    """The shared provider for the configured model, or one that explains what is missing."""
+    spec = settings.model_path or settings.default_model or None
+    try:
+        path = resolve_model_path(model=spec)
+    except LocalModelError as exc:
+        return MissingLocalModel(spec or configured_model(), str(exc))
+    return shared_provider(path, threads=settings.threads, context_length=settings.context_length)
+
+
+def shared_provider(
+    path: Path, *, threads: int | None = None, context_length: int = 4096
+) -> LocalProvider:
+    n_threads = threads or os.cpu_count() or 1
+    key = (path.resolve(), context_length, n_threads)
+    with _providers_lock:
+        provider = _providers.get(key)
+        if provider is None:
+            provider = LocalProvider(key[0], threads=n_threads, context_length=context_length)
+            _providers[key] = provider
+        return provider
+
+
+def forget_loaded_models() -> None:
+    """Drop the shared providers (their models are freed once no call uses them)."""
+    with _providers_lock:
+        _providers.clear()
+
+
+class MissingLocalModel:
+    """Stands in for a local model that is not installed: every call says how to fix it."""
+
+    kind = "local"
+
+    def __init__(self, model: str, message: str) -> None:
+        self.default_model = model
+        self.message = message
+
+    async def generate(
+        self, request: GenerationRequest, *, on_text: TextCallback | None = None
+    ) -> GenerationResult:
+        raise ProviderError(self.message, code="local_model_missing")
+
+    async def aclose(self) -> None:
+        return None
+
+
+@dataclass(slots=True)
+class _Run:
+    """What one generation produced, filled in by the worker thread."""
+
+    text: str = ""
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    finish_reason: str | None = None
+    timed_out: bool = False
+    seconds: float = 0.0
+
+
+class LocalProvider:
+    kind = "local"
+
+    def __init__(self, path: Path, *, threads: int, context_length: int) -> None:
+        self.path = path
+        self.threads = threads
+        self.context_length = context_length
+        self.default_model = display_name(path)
+        self.load_seconds: float | None = None
+        self._llama: Any = None
+        self._formatter: Any = None
+        # The thread lock keeps the context safe even across event loops; the per-loop
+        # asyncio lock makes waiting callers queue without holding worker threads.
+        self._thread_lock = threading.Lock()
+        self._loop_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def aclose(self) -> None:
+        return None  # the model is shared by every provider config that uses it
+
+    async def generate(
+        self, request: GenerationRequest, *, on_text: TextCallback | None = None
+    ) -> GenerationResult:
+        if request.model and request.model not in (self.default_model, str(self.path)):
+            other = local_provider(
+                ProviderSettings(
+                    kind="local",
+                    default_model=request.model,
+                    threads=self.threads,
+                    context_length=self.context_length,
+                )
+            )
+            if other is not self:
+                return await other.generate(request, on_text=on_text)
+
+        deadline = time.monotonic() + request.timeout
+        loop = asyncio.get_running_loop()
+        lock = self._loop_locks.setdefault(loop, asyncio.Lock())
+        try:
+            async with asyncio.timeout(request.timeout):
+                await lock.acquire()
+        except TimeoutError:
+            raise ProviderTimeout(
+                f"the local model was busy for {request.timeout:g}s (one generation at a time)"
+            ) from None
+        try:
+            stop = threading.Event()
+            work = functools.partial(self._generate_sync, request, on_text, loop, deadline, stop)
+            future = loop.run_in_executor(None, work)
+            try:
+                return await asyncio.shield(future)
+            except asyncio.CancelledError:
+                stop.set()  # the worker stops at the next token; wait so the model is free
+                with contextlib.suppress(Exception):
+                    await future
+                raise
+        finally:
+            lock.release()
+
+    # --- worker thread ------------------------------------------------------------
+
+    def _load(self) -> tuple[Any, bool]:
+        if self._llama is not None:
+            return self._llama, False
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise ProviderError(
+                "the local model needs llama-cpp-python: pip install 'atelier[local]'",
+                code="local_model_missing",
+            ) from None
+        started = time.perf_counter()
+        try:
+            self._llama = Llama(
+                model_path=str(self.path),
+                n_ctx=self.context_length,
+                n_threads=self.threads,
+                verbose=False,
+            )
+        except (ValueError, OSError, RuntimeError) as exc:
+            raise ProviderError(
+                f"could not load the local model {self.path}: {exc}; "
+                f"{install_hint(self.default_model)}",
+                code="local_model_missing",
+            ) from exc
+        self.load_seconds = time.perf_counter() - started
+        return self._llama, True
+
+    def _generate_sync(
+        self,
+        request: GenerationRequest,
+        on_text: TextCallback | None,
+        loop: asyncio.AbstractEventLoop,
+        deadline: float,
+        stop: threading.Event,
+    ) -> GenerationResult:
+        with self._thread_lock:
+            llama, loaded = self._load()
+            notes: dict[str, Any] = {"model_path": str(self.path)}
+            if loaded:
+                notes["load_seconds"] = round(self.load_seconds or 0.0, 3)
+            grammar = None
+            if request.json_schema is not None:
+                grammar, exact = _grammar(json.dumps(request.json_schema))
+                if not exact:
+                    notes["grammar"] = "generic JSON (schema not convertible)"
+
+            def emit(delta: str) -> None:
+                if on_text is not None:
+                    asyncio.run_coroutine_threadsafe(_deliver(on_text, delta), loop).result()
+
+            run = self._stream(llama, request, grammar, emit, deadline, stop)
+        if run.timed_out:
+            raise ProviderTimeout(
+                f"the local model did not finish within {request.timeout:g}s "
+                f"({run.output_tokens} tokens generated)"
+            )
+        if stop.is_set():
+            raise ProviderError("generation cancelled", code="cancelled")
+        if run.seconds > 0:
+            notes["tokens_per_second"] = round(run.output_tokens / run.seconds, 1)
+        return GenerationResult(
+            text=run.text,
+            model=self.default_model,
+            input_tokens=run.prompt_tokens,
+            output_tokens=run.output_tokens,
+            finish_reason=run.finish_reason,
+            notes=notes,
+        )
+
+    def _stream(
+        self,
+        llama: Any,
+        request: GenerationRequest,
+        grammar: Any,
+        emit: Callable[[str], None],
+        deadline: float,
+        stop: threading.Event,
+    ) -> _Run:
+        messages = _messages(request.messages)
+        run = _Run()
+        exact_prompt = self._count_prompt(llama, messages)
+        if exact_prompt is not None and exact_prompt >= self.context_length:
+            raise ProviderError(
+                f"the prompt has {exact_prompt} tokens; the local model's context holds "
+                f"{self.context_length} (raise context_length)",
+                code="context_length_exceeded",
+            )
+        if time.monotonic() > deadline:
+            run.timed_out = True
+            return run
+        started = time.perf_counter()
+        parts: list[str] = []
+        chunks = 0
+        try:
+            stream = llama.create_chat_completion(
+                messages=messages,
+                grammar=grammar,
+                temperature=request.temperature,
+                max_tokens=request.max_tokens,
+                stream=True,
+            )
+            try:
+                for chunk in stream:
+                    choice = chunk["choices"][0]
+                    delta = choice["delta"].get("content")
+                    if delta:
+                        parts.append(delta)
+                        chunks += 1
+                        emit(delta)
+                    run.finish_reason = choice.get("finish_reason") or run.finish_reason
+                    if stop.is_set():
+                        break
+                    if time.monotonic() > deadline:
+                        run.timed_out = True
+                        break
+            finally:
+                stream.close()  # stops llama.cpp at once when we break out early
+        except ValueError as exc:  # e.g. "Requested tokens (...) exceed context window"
+            raise ProviderError(str(exc), code="context_length_exceeded") from exc
+        except RuntimeError as exc:
+            raise ProviderError(f"local model failed: {exc}", code="local_model_error") from exc
+        run.seconds = time.perf_counter() - started
+        run.text = "".join(parts)
+        if exact_prompt is None:
+            run.prompt_tokens = sum(len(llama.tokenize(m["content"].encode())) for m in messages)
+            run.output_tokens = chunks
+        else:
+            # llama.cpp evaluates every sampled token but the last one, and an end-of-
+            # generation token is sampled but not part of the answer.
+            run.prompt_tokens = exact_prompt
+            sampled = llama.n_tokens - exact_prompt + 1
+            run.output_tokens = max(sampled - (run.finish_reason == "stop"), chunks)
+        return run
+
+    def _count_prompt(self, llama: Any, messages: list[dict[str, str]]) -> int | None:
+        """Exact prompt tokens when the model uses its own chat template, else None."""
+        if self._formatter is None:
+            template = llama.metadata.get("tokenizer.chat_template")
+            if llama.chat_handler is not None or llama.chat_format != "chat_template.default":
+                self._formatter = False
+            elif template:
+                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+                def text(token: int) -> str:
+                    if token < 0:
+                        return ""
+                    return bytes(llama.detokenize([token], special=True)).decode(errors="ignore")
+
+                self._formatter = Jinja2ChatFormatter(
+                    template=template,
+                    eos_token=text(llama.token_eos()),
+                    bos_token=text(llama.token_bos()),
+                )
+        if not self._formatter:
+            return None
+        result = self._formatter(messages=messages)
+        tokens = llama.tokenize(
+            result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
+        )
+        return len(tokens)
+
+
+async def _deliver(callback: TextCallback, delta: str) -> None:
+    await callback(delta)
+
+
+def _messages(messages: list[Message]) -> list[dict[str, str]]:
+    return [{"role": m.role, "content": m.content} for m in messages]
+
+
+@functools.lru_cache(maxsize=64)
+def _grammar(schema_json: str) -> tuple[Any, bool]:
+    """A llama.cpp grammar for the schema; generic JSON when the schema cannot be converted."""
+    from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
+
+    try:
+        return LlamaGrammar.from_json_schema(schema_json, verbose=False), True
+    except Exception:  # the converter raises bare Exceptions for unsupported features
+        return LlamaGrammar.from_string(JSON_GBNF, verbose=False), False
+
+
+# --- direct llama-cpp-python, for benchmarks ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DirectResult:
+    text: str
+    prompt_tokens: int
+    output_tokens: int
+    seconds: float
+
+
+def load_direct(path: Path, *, context_length: int = 4096, threads: int | None = None) -> Any:
+    """A fresh llama_cpp.Llama with the parameters LocalProvider uses."""
+    from llama_cpp import Llama
+
+    return Llama(
+        model_path=str(path),
+        n_ctx=context_length,
+        n_threads=threads or os.cpu_count() or 1,
+        verbose=False,
+    )
+
+
+def generate_direct(
+    llama: Any,
+    messages: list[Message],
+    schema: dict[str, Any] | None,
+    *,
+    max_tokens: int = 512,
+    temperature: float = 0.2,
+) -> DirectResult:
+    """llama-cpp-python called the textbook way: one non-streaming chat completion."""
+    started = time.perf_counter()
+    response_format = {"type": "json_object", "schema": schema} if schema is not None else None
+    out = llama.create_chat_completion(
+        messages=_messages(messages),
+        response_format=response_format,
+        temperature=temperature,
+        max_tokens=max_tokens,
+    )
+    seconds = time.perf_counter() - started
+    usage = out["usage"]
+    return DirectResult(
+        text=out["choices"][0]["message"]["content"] or "",
+        prompt_tokens=usage["prompt_tokens"],
+        output_tokens=usage["completion_tokens"],
+        seconds=seconds,
+    )
