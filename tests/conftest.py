@@ -81,6 +81,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
 async def app(settings: Settings) -> AsyncIterator[object]:
     application = create_app(settings)
     yield application
+    # The lifespan does not run under the ASGI test transport: close what it would.
+    await application.state.ai.providers.aclose()
     await application.state.engine.dispose()
 
 

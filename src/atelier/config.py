@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     provider_max_retries: int = Field(default=3, ge=0, le=10)
     job_concurrency: int = Field(default=32, ge=1, le=1024)
     # Seconds without a heartbeat before a running job counts as abandoned.
-    job_stale_seconds: float = Field(default=60.0, gt=0)
+    # At least a few heartbeats (every 2 s), or a live job could be taken back.
+    job_stale_seconds: float = Field(default=60.0, ge=5)
     # Run jobs inside the server process. Off when `atelier worker` processes do it.
     run_jobs_in_process: bool = True
     # Monthly limits per plan: "PLAN=tokens:usd,..." (0 = unlimited).

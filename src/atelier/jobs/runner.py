@@ -184,15 +184,27 @@ class JobRunner:
             return [row[0] for row in rows]
 
     async def _heartbeat(self) -> None:
+        """Beat for the jobs running here, and stop those whose cancellation was asked
+        through another process (an API server whose runner is not this one)."""
         if not self._running:
             return
+        running = list(self._running)
         async with session_scope(self.maker) as session:
             await session.execute(
                 update(Job)
-                .where(Job.id.in_(list(self._running)), Job.locked_by == self.worker_id)
+                .where(Job.id.in_(running), Job.locked_by == self.worker_id)
                 .values(heartbeat_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
+            to_cancel = (
+                await session.scalars(
+                    select(Job.id).where(Job.id.in_(running), Job.cancel_requested.is_(True))
+                )
+            ).all()
+        for job_id in to_cancel:
+            entry = self._running.get(job_id)
+            if entry is not None and not entry[1].is_set():
+                self.request_cancel(job_id)
 
     async def recover_abandoned(self) -> list[uuid.UUID]:
         """Jobs whose runner stopped beating: queue them again, or fail them for good."""
@@ -300,9 +312,11 @@ class JobRunner:
             data["error"] = error[0]
             data["message"] = error[1]
         async with session_scope(self.maker) as session:
-            await session.execute(
+            # Only while this runner still holds the job: one that was given back (our
+            # heartbeat looked dead) belongs to whoever runs it now.
+            held = await session.execute(
                 update(Job)
-                .where(Job.id == job_id)
+                .where(Job.id == job_id, Job.locked_by == self.worker_id)
                 .values(
                     status=status,
                     result=result,
@@ -315,5 +329,7 @@ class JobRunner:
                 )
                 .execution_options(synchronize_session=False)
             )
+            if held.rowcount == 0:  # type: ignore[attr-defined]
+                return
             self.events.add(session, job_id, status.value, data)
         self.events.announce(job_id)

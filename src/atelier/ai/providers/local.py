@@ -207,7 +207,7 @@ class LocalProvider:
                 notes["load_seconds"] = round(self.load_seconds or 0.0, 3)
             grammar = None
             if request.json_schema is not None:
-                grammar, exact = _grammar(json.dumps(request.json_schema))
+                grammar, exact = _grammar(json.dumps(grammar_schema(request.json_schema)))
                 if not exact:
                     notes["grammar"] = "generic JSON (schema not convertible)"
 
@@ -333,6 +333,36 @@ async def _deliver(callback: TextCallback, delta: str) -> None:
 
 def _messages(messages: list[Message]) -> list[dict[str, str]]:
     return [{"role": m.role, "content": m.content} for m in messages]
+
+
+# llama.cpp spells a length bound out as that many nested optional rules: {1,4000}
+# characters crashed it (a segfault, seen here) while 1000 was fine. Larger bounds are
+# clamped, not dropped: an unbounded string lets a small model ramble until max_tokens.
+GRAMMAR_MAX_LENGTH = 1000
+GRAMMAR_MAX_ITEMS = 16
+_CLAMPS = {
+    "maxLength": GRAMMAR_MAX_LENGTH,
+    "minLength": GRAMMAR_MAX_LENGTH,
+    "maxItems": GRAMMAR_MAX_ITEMS,
+    "minItems": GRAMMAR_MAX_ITEMS,
+}
+
+
+def grammar_schema(node: Any) -> Any:
+    """The schema the grammar is built from: bounds clamped to what llama.cpp handles.
+    The engine still validates against the full schema and sends violations back."""
+    if isinstance(node, list):
+        return [grammar_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        limit = _CLAMPS.get(key)
+        if limit is not None and isinstance(value, int) and not isinstance(value, bool):
+            out[key] = min(value, limit)
+        else:
+            out[key] = grammar_schema(value)
+    return out
 
 
 @functools.lru_cache(maxsize=64)

@@ -11,6 +11,8 @@ from atelier.ai.tools import Tool
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+# Output paragraphs: a brief is one page, and a bound keeps small models from rambling.
+Paragraph = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 
 
 class BriefInput(BaseModel):
@@ -29,10 +31,10 @@ class BriefOutput(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Brief")
 
     title: Short
-    summary: Text = Field(description="two or three sentences a busy reader understands")
-    problem: Text
-    audience: Text
-    value_proposition: Text
+    summary: Paragraph = Field(description="two or three sentences a busy reader understands")
+    problem: Paragraph
+    audience: Paragraph
+    value_proposition: Paragraph
     goals: list[Short] = Field(min_length=1, max_length=8)
     risks: list[Short] = Field(min_length=1, max_length=8)
     next_steps: list[Short] = Field(min_length=1, max_length=8)
@@ -47,4 +49,4 @@ class BriefTool(Tool):
     input_model = BriefInput
     output_model = BriefOutput
     prompt_file = Path(__file__).parent / "prompts" / "brief.j2"
-    prompt_version = "1"
+    prompt_version = "2"
