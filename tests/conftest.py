@@ -117,7 +117,7 @@ def fake_ai(app: object) -> Iterator[FakeProvider]:
         state.ai.providers = saved
 
 
-async def run_jobs(app: object, *job_ids: str) -> None:
+async def run_jobs(app: object, *job_ids: str, seconds: float = 30.0) -> None:
     """Run the given queued jobs to completion with the app's own runner."""
     runner = app.state.jobs  # type: ignore[attr-defined]
-    await runner.run_until_idle(only={uuid.UUID(j) for j in job_ids})
+    await runner.run_until_idle(seconds, only={uuid.UUID(j) for j in job_ids})

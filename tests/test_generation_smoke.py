@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from atelier.ai.providers.fake import FakeProvider
+from atelier.packs.general.brief import BriefTool
 from tests.conftest import run_jobs
 from tests.factories import BRIEF_INPUT, BRIEF_OUTPUT, Api
 
@@ -40,7 +41,7 @@ async def test_generate_creates_an_ai_version_and_an_audit_row(
     )
     rows = r.json()["items"]
     assert sorted(x["status"] for x in rows) == ["error", "success"]
-    assert {x["prompt_template"] for x in rows} == {"brief@1"}
+    assert {x["prompt_template"] for x in rows} == {BriefTool.prompt_name()}
     assert all(x["total_tokens"] == x["input_tokens"] + x["output_tokens"] > 0 for x in rows)
     # The repair request carried the schema errors back to the model.
     assert "does not match the required JSON schema" in fake_ai.requests[1].messages[-1].content

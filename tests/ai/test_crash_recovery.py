@@ -212,7 +212,7 @@ def _artifact_state(server: Server, artifact_id: str, headers: dict[str, str]) -
 def test_killed_mid_job_the_job_runs_again_after_restart(
     serve: Callable[[float], Server], fake_openai: FakeServer
 ) -> None:
-    first = serve(3)
+    first = serve(5)
     headers, artifact = _setup(first, fake_openai)
     job_id = artifact["job"]["id"]
     fake_openai.state.push(HANG)
@@ -220,7 +220,7 @@ def test_killed_mid_job_the_job_runs_again_after_restart(
 
     first.kill()
     fake_openai.state.push(Reply(json.dumps(BRIEF_OUTPUT), prompt_tokens=40, completion_tokens=9))
-    second = serve(3)
+    second = serve(5)
 
     job = _wait_for(
         "the job to succeed",
@@ -252,7 +252,7 @@ def test_killed_mid_job_the_job_runs_again_after_restart(
 def test_killed_until_attempts_run_out_the_job_fails_as_worker_lost(
     serve: Callable[[float], Server], fake_openai: FakeServer, data_dir: Path
 ) -> None:
-    first = serve(1)
+    first = serve(5)
     headers, artifact = _setup(first, fake_openai)
     job_id = artifact["job"]["id"]
     fake_openai.state.push(HANG, HANG, HANG)
@@ -265,11 +265,11 @@ def test_killed_until_attempts_run_out_the_job_fails_as_worker_lost(
         (count,) = conn.execute("SELECT count(*) FROM jobs").fetchone()
         assert count == 1
         conn.execute("UPDATE jobs SET max_attempts = 2")
-    second = serve(1)
+    second = serve(5)
     _wait_mid_call(second, job_id, headers, fake_openai, attempt=2)
 
     second.kill()
-    third = serve(1)
+    third = serve(5)
     job = _wait_for(
         "the job to fail",
         lambda: (

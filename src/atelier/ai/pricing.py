@@ -27,7 +27,9 @@ def estimate_cost(
         per_in = Decimal(str(options.get("input_usd_per_mtok", 0)))
         per_out = Decimal(str(options.get("output_usd_per_mtok", 0)))
         return (per_in * input_tokens + per_out * output_tokens) / _MILLION
-    if provider in ("local", "fake"):
+    if provider not in _PROVIDER_IDS:
+        # Local and self-hosted models: free unless the config sets prices (a model that
+        # merely shares a public model's name is not billed at that model's price).
         return Decimal(0)
     from genai_prices import Usage, calc_price
 

@@ -26,7 +26,7 @@ from atelier.ai.resolve import (
 from atelier.ai.runtime import AIRuntime
 from atelier.ai.tools import Tool
 from atelier.artifacts.models import Artifact
-from atelier.core.crypto import mask_secret
+from atelier.core.crypto import Cipher, DecryptionError, mask_secret, redact
 from atelier.core.errors import Forbidden, InvalidInput, NotFound, field_error
 from atelier.core.pagination import next_cursor, paginate_query
 from atelier.jobs.models import Job
@@ -73,10 +73,18 @@ def _set_key(config: AIProviderConfig, api_key: str | None, runtime: AIRuntime) 
         config.api_key_hint = None
 
 
-async def _clear_other_defaults(session: AsyncSession, user_id: uuid.UUID) -> None:
+async def _clear_other_defaults(
+    session: AsyncSession, user_id: uuid.UUID, *, keep: uuid.UUID
+) -> None:
+    # ``keep`` is left alone: clearing it behind the ORM's back would leave it cleared
+    # when it was already the default (setting True again is no change to the ORM).
     await session.execute(
         update(AIProviderConfig)
-        .where(AIProviderConfig.user_id == user_id, AIProviderConfig.is_default.is_(True))
+        .where(
+            AIProviderConfig.user_id == user_id,
+            AIProviderConfig.is_default.is_(True),
+            AIProviderConfig.id != keep,
+        )
         .values(is_default=False)
         .execution_options(synchronize_session=False)
     )
@@ -109,7 +117,7 @@ async def create_config(
     )
     _set_key(config, data.get("api_key"), runtime)
     if config.is_default:
-        await _clear_other_defaults(session, user.id)
+        await _clear_other_defaults(session, user.id, keep=config.id)
     session.add(config)
     await session.flush()
     return config
@@ -122,9 +130,12 @@ async def update_config(
         if required in changes and changes[required] is None:
             raise field_error(f"body.{required}", "may not be null")
     if "api_key" in changes:
-        _set_key(config, changes.pop("api_key"), runtime)
+        key = changes.pop("api_key")
+        if not key and config.provider in (ProviderKind.ANTHROPIC, ProviderKind.OPENAI):
+            raise field_error("body.api_key", f"{config.provider.value} needs an API key")
+        _set_key(config, key, runtime)
     if changes.get("is_default"):
-        await _clear_other_defaults(session, config.user_id)
+        await _clear_other_defaults(session, config.user_id, keep=config.id)
     if "base_url" in changes:
         changes["base_url"] = str(changes["base_url"]) if changes["base_url"] else None
     if "options" in changes:
@@ -133,6 +144,35 @@ async def update_config(
         setattr(config, field, value if field != "is_default" else bool(value))
     await session.flush()
     return config
+
+
+async def rotate_keys(session: AsyncSession, cipher: Cipher) -> int:
+    """Re-encrypt every stored API key that is not under the cipher's current key id
+    (same associated data), in the caller's transaction; returns how many were.
+
+    Values no configured key decrypts (a key already dropped, a row copied onto another
+    owner) are left as they are: they were unusable before and stay so."""
+    configs = await session.scalars(
+        select(AIProviderConfig)
+        .where(AIProviderConfig.api_key_encrypted.is_not(None))
+        .order_by(AIProviderConfig.id)
+        .with_for_update()
+    )
+    rotated = 0
+    for config in configs:
+        stored = config.api_key_encrypted
+        if stored is None:
+            continue
+        try:
+            if not cipher.needs_rotation(stored):
+                continue
+            plain = cipher.decrypt(stored, aad=config_aad(config))
+        except DecryptionError:
+            continue
+        config.api_key_encrypted = cipher.encrypt(plain, aad=config_aad(config))
+        rotated += 1
+    await session.flush()
+    return rotated
 
 
 async def test_config(config: AIProviderConfig, runtime: AIRuntime) -> dict[str, Any]:
@@ -159,7 +199,7 @@ async def test_config(config: AIProviderConfig, runtime: AIRuntime) -> dict[str,
             "ok": False,
             "duration_ms": int((time.monotonic() - started) * 1000),
             "error": error.code,
-            "message": error.message,
+            "message": redact(error.message, resolved.settings.api_key),
         }
     return {
         "ok": True,

@@ -36,8 +36,13 @@ async def usage_summary(
         func.coalesce(func.sum(sub.c.estimated_cost), 0),
         func.count(),
     )
-    # created_at is a timestamp on PostgreSQL and ISO text on SQLite: date() reads both.
-    day = func.date(sub.c.created_at)
+    # created_at is a timestamp on PostgreSQL and ISO text (UTC) on SQLite: date() reads
+    # both. On PostgreSQL, date() of a timestamptz takes the session's time zone, so the
+    # value is first read as UTC: days are UTC days, like the from/to range.
+    created: Any = sub.c.created_at
+    if session.get_bind().dialect.name == "postgresql":
+        created = func.timezone("UTC", created)
+    day = func.date(created)
 
     def rows_to(items: Any, key: str) -> list[dict[str, Any]]:
         return [

@@ -96,8 +96,15 @@ async def get_artifact(access: ArtifactRead) -> ArtifactOut:
 
 
 @artifact_router.patch("/{artifact_id}", response_model=ArtifactOut)
-async def update_artifact(body: ArtifactUpdate, access: ArtifactWrite, session: DB) -> ArtifactOut:
+async def update_artifact(
+    body: ArtifactUpdate, access: ArtifactWrite, session: DB, runtime: Runtime
+) -> ArtifactOut:
     changes = body.model_dump(exclude_unset=True)
+    tool = runtime.tools.get(access.artifact.type)
+    if tool is not None and changes.get("input_data") is not None:
+        changes["input_data"] = ai_service.validate_inputs(
+            tool, changes["input_data"], field="body.input_data"
+        )
     output_sent = changes.get("output_data") is not None
     artifact = await service.update_artifact(
         session, artifact=access.artifact, user=access.user, changes=changes

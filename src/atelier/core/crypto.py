@@ -66,11 +66,13 @@ class Cipher:
         key = self._keys.get(kid)
         if key is None:
             raise DecryptionError(f"encrypted with key {kid!r}, which is not configured")
-        raw = base64.urlsafe_b64decode(stored.split(":", 2)[2])
         try:
+            raw = base64.urlsafe_b64decode(stored.split(":", 2)[2])
             return key.decrypt(raw[:12], raw[12:], aad.encode()).decode()
         except InvalidTag:
             raise DecryptionError("the value does not belong to this owner") from None
+        except ValueError:  # not base64, or too short to hold a nonce and a tag
+            raise DecryptionError("the stored value is damaged") from None
 
     def needs_rotation(self, stored: str) -> bool:
         return self.key_id(stored) != self.current_kid
@@ -82,3 +84,10 @@ def mask_secret(secret: str) -> str:
         return "…" + secret[-2:]
     prefix = secret[:3] if not secret.startswith("sk-") else secret[: min(7, len(secret) - 8)]
     return f"{prefix}…{secret[-4:]}"
+
+
+def redact(text: str, secret: str | None) -> str:
+    """``text`` with every occurrence of ``secret`` masked (provider errors may echo keys)."""
+    if not secret or secret not in text:
+        return text
+    return text.replace(secret, mask_secret(secret))

@@ -97,9 +97,12 @@ async def _stream(
     idle = 0.0
     while True:
         async with session_scope(events.maker) as session:
-            rows = await events_after(session, job_id, after)
+            # The status first: a job seen finished has its closing event committed with
+            # it, so the read that follows finds that event (the other order could miss
+            # an event committed between the two reads and end the stream without it).
             job = await session.get(Job, job_id)
             finished = job is None or job.status.finished
+            rows = await events_after(session, job_id, after)
         for row in rows:
             after = row.id
             yield format_sse_event(
