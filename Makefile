@@ -42,6 +42,7 @@ check-migrations: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/crud.py
+	$(BIN)/python bench/generation.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -60,6 +60,32 @@ async def _deactivate_all(session: AsyncSession, artifact_id: uuid.UUID) -> None
     )
 
 
+async def _insert_active(
+    session: AsyncSession,
+    artifact: Artifact,
+    *,
+    number: int,
+    format: VersionFormat,
+    content: str,
+    generated_by: GeneratedBy,
+    created_by_id: uuid.UUID | None,
+    ai_generation_id: uuid.UUID | None,
+) -> ArtifactVersion:
+    version = ArtifactVersion(
+        artifact_id=artifact.id,
+        version=number,
+        format=format,
+        content=content,
+        generated_by=generated_by,
+        created_by_id=created_by_id,
+        ai_generation_id=ai_generation_id,
+        is_active=True,
+    )
+    session.add(version)
+    await session.flush()
+    return version
+
+
 async def add_first_version(
     session: AsyncSession,
     *,
@@ -77,19 +103,16 @@ async def add_first_version(
         artifact.output_data = orjson.loads(content)
     session.add(artifact)
     await session.flush()
-    version = ArtifactVersion(
-        artifact_id=artifact.id,
-        version=1,
+    return await _insert_active(
+        session,
+        artifact,
+        number=1,
         format=format,
         content=content,
         generated_by=generated_by,
         created_by_id=created_by_id,
         ai_generation_id=ai_generation_id,
-        is_active=True,
     )
-    session.add(version)
-    await session.flush()
-    return version
 
 
 async def add_version(
@@ -104,18 +127,16 @@ async def add_version(
 ) -> ArtifactVersion:
     number = await _lock_artifact(session, artifact, bump=True)
     await _deactivate_all(session, artifact.id)
-    version = ArtifactVersion(
-        artifact_id=artifact.id,
-        version=number,
+    version = await _insert_active(
+        session,
+        artifact,
+        number=number,
         format=format,
         content=content,
         generated_by=generated_by,
         created_by_id=created_by_id,
         ai_generation_id=ai_generation_id,
-        is_active=True,
     )
-    session.add(version)
-    await session.flush()
     if format == VersionFormat.JSON:
         artifact.output_data = orjson.loads(content)
     return version

@@ -8,6 +8,8 @@ import re
 import time
 from collections.abc import Mapping
 
+from atelier.ai.providers.base import ProviderAuthError, ProviderError
+
 MAX_MESSAGE = 500
 
 
@@ -51,3 +53,44 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(when.timestamp() - time.time(), 0.0)
+
+
+def status_error(
+    status: int,
+    detail: str,
+    headers: Mapping[str, str],
+    *,
+    name: str,
+    overloaded: bool = False,
+) -> ProviderError:
+    """The ProviderError for an HTTP error status from ``name`` (e.g. "the Anthropic API"):
+    auth errors are final, 429/408/409/5xx are retried (honouring Retry-After)."""
+    if status in (401, 403):
+        auth = ProviderAuthError(
+            f"{name} refused the API key (HTTP 401)"
+            if status == 401
+            else f"{name} denied access (HTTP 403): {detail}"
+        )
+        auth.status = status
+        return auth
+    if status == 429:
+        return ProviderError(
+            f"rate limited by {name}: {detail}",
+            retryable=True,
+            status=429,
+            retry_after=retry_after(headers),
+            code="rate_limited",
+        )
+    if status >= 500 or status in (408, 409) or overloaded:
+        return ProviderError(
+            f"{name} error (HTTP {status}): {detail}",
+            retryable=True,
+            status=status,
+            retry_after=retry_after(headers),
+            code="overloaded" if overloaded or status == 529 else "server_error",
+        )
+    return ProviderError(
+        f"{name} refused the request (HTTP {status}): {detail}",
+        status=status,
+        code="bad_request" if status in (400, 422) else "provider_error",
+    )

@@ -46,7 +46,7 @@ from anthropic.types import (
 )
 from anthropic.types.input_json_delta import InputJSONDelta
 
-from atelier.ai.providers._errors import body_message, redact, retry_after
+from atelier.ai.providers._errors import body_message, redact, status_error
 from atelier.ai.providers.base import (
     GenerationRequest,
     GenerationResult,
@@ -339,34 +339,11 @@ def _map_error(
         if status < 400 and error_type:  # an error event inside a 200 stream
             status = _ERROR_TYPE_STATUS.get(error_type, 500)
         detail = redact(error.api_message or body_message(error.body) or error.message, api_key)
-        if status in (401, 403):
-            auth = ProviderAuthError(
-                "the Anthropic API refused the API key"
-                if status == 401
-                else f"the Anthropic API denied access (HTTP 403): {detail}"
-            )
-            auth.status = status
-            return auth
-        if status == 429:
-            return ProviderError(
-                f"Anthropic rate limit: {detail}",
-                retryable=True,
-                status=429,
-                retry_after=retry_after(error.response.headers),
-                code="rate_limited",
-            )
-        if status >= 500 or status in (408, 409) or error_type == "overloaded_error":
-            overloaded = status == 529 or error_type == "overloaded_error"
-            return ProviderError(
-                f"Anthropic API error (HTTP {status}): {detail}",
-                retryable=True,
-                status=status,
-                retry_after=retry_after(error.response.headers),
-                code="overloaded" if overloaded else "server_error",
-            )
-        return ProviderError(
-            f"Anthropic API refused the request (HTTP {status}): {detail}",
-            status=status,
-            code="bad_request" if status in (400, 422) else "provider_error",
+        return status_error(
+            status,
+            detail,
+            error.response.headers,
+            name="the Anthropic API",
+            overloaded=error_type == "overloaded_error",
         )
     return ProviderError(f"Anthropic API error: {redact(str(error), api_key)}")

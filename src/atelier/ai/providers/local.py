@@ -57,7 +57,7 @@ def local_provider(settings: ProviderSettings) -> Provider:
 def shared_provider(
     path: Path, *, threads: int | None = None, context_length: int = 4096
 ) -> LocalProvider:
-    n_threads = threads or os.cpu_count() or 1
+    n_threads = threads or default_threads()
     key = (path.resolve(), context_length, n_threads)
     with _providers_lock:
         provider = _providers.get(key)
@@ -376,6 +376,12 @@ def _grammar(schema_json: str) -> tuple[Any, bool]:
         return LlamaGrammar.from_string(JSON_GBNF, verbose=False), False
 
 
+def default_threads() -> int:
+    """All cores but one: the server's event loop runs beside the model, and with every
+    core decoding, a busy loop slowed decoding to a crawl (0.3-0.6 tokens/s, seen here)."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 # --- direct llama-cpp-python, for benchmarks ----------------------------------------
 
 
@@ -394,7 +400,7 @@ def load_direct(path: Path, *, context_length: int = 4096, threads: int | None =
     return Llama(
         model_path=str(path),
         n_ctx=context_length,
-        n_threads=threads or os.cpu_count() or 1,
+        n_threads=threads or default_threads(),
         verbose=False,
     )
 

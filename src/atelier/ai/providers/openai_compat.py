@@ -38,7 +38,7 @@ from openai.types.chat import (
     completion_create_params,
 )
 
-from atelier.ai.providers._errors import body_message, redact, retry_after
+from atelier.ai.providers._errors import body_message, redact, status_error
 from atelier.ai.providers.base import (
     GenerationRequest,
     GenerationResult,
@@ -671,35 +671,7 @@ def _map_error(
     if isinstance(error, openai.APIStatusError):
         status = error.status_code
         detail = redact(body_message(error.body) or error.message, api_key)
-        if status in (401, 403):
-            auth = ProviderAuthError(
-                "the AI provider refused the API key (HTTP 401)"
-                if status == 401
-                else f"the AI provider denied access (HTTP 403): {detail}"
-            )
-            auth.status = status
-            return auth
-        if status == 429:
-            return ProviderError(
-                f"rate limited by the AI provider: {detail}",
-                retryable=True,
-                status=429,
-                retry_after=retry_after(error.response.headers),
-                code="rate_limited",
-            )
-        if status >= 500 or status in (408, 409):
-            return ProviderError(
-                f"AI provider error (HTTP {status}): {detail}",
-                retryable=True,
-                status=status,
-                retry_after=retry_after(error.response.headers),
-                code="server_error",
-            )
-        return ProviderError(
-            f"the AI provider refused the request (HTTP {status}): {detail}",
-            status=status,
-            code="bad_request" if status in (400, 422) else "provider_error",
-        )
+        return status_error(status, detail, error.response.headers, name="the AI provider")
     # An error event inside a stream: the SDK raises a bare APIError.
     detail = redact(body_message(error.body) or error.message, api_key)
     return ProviderError(
