@@ -164,9 +164,10 @@ class Generator:
         output_model: type[BaseModel],
         control: JobControl | None = None,
         max_tokens: int = 4096,
+        schema: dict[str, Any] | None = None,
     ) -> tuple[BaseModel, uuid.UUID]:
         settings = self.runtime.settings
-        schema = output_model.model_json_schema()
+        schema = schema or output_model.model_json_schema()
         conversation = list(messages)
         policy = RetryPolicy(max_retries=settings.provider_max_retries)
         last_problem = "no answer"
@@ -377,7 +378,10 @@ async def run_generation_job(
     except ProviderError as error:
         raise JobFailed(error.code, redact(error.message, resolved.settings.api_key)) from None
     output, generation_id = await generator.structured(
-        messages=messages, output_model=tool.output_model, control=control
+        messages=messages,
+        output_model=tool.output_model,
+        control=control,
+        schema=tool.output_schema(),
     )
     async with session_scope(runtime.maker) as session:
         artifact_now = await session.get(Artifact, artifact_id)

@@ -49,6 +49,14 @@ class Tool:
     def prompt_name(cls) -> str:
         return f"{cls.key}@{cls.prompt_version}"
 
+    @classmethod
+    def output_schema(cls) -> dict[str, Any]:
+        """The output model's JSON schema, built once per tool (it is on every call)."""
+        schema = _schemas.get(cls)
+        if schema is None:
+            schema = _schemas[cls] = cls.output_model.model_json_schema()
+        return schema
+
     async def context(self, ctx: ToolContext) -> dict[str, Any]:
         """Extra template variables, e.g. earlier stages' outputs. None by default."""
         return {}
@@ -61,7 +69,7 @@ class Tool:
             "tool": self,
             "inputs": inputs,
             "input_json": json.dumps(inputs, indent=2, ensure_ascii=False),
-            "schema_json": json.dumps(self.output_model.model_json_schema(), indent=2),
+            "schema_json": json.dumps(self.output_schema(), indent=2),
             "context": context,
         }
         messages = []
@@ -76,6 +84,7 @@ class Tool:
 
 
 _environments: dict[Path, jinja2.Environment] = {}
+_schemas: dict[type[Tool], dict[str, Any]] = {}
 
 
 def _environment(folder: Path) -> jinja2.Environment:

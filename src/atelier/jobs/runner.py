@@ -119,9 +119,11 @@ class JobRunner:
             await self._claim_and_spawn(only)
             if not self._running:
                 return
+            # As soon as one finishes, claim again (not after the whole batch).
             await asyncio.wait(
                 [task for task, _ in self._running.values()],
                 timeout=max(0.0, deadline - asyncio.get_running_loop().time()),
+                return_when=asyncio.FIRST_COMPLETED,
             )
             if asyncio.get_running_loop().time() >= deadline:
                 raise TimeoutError("jobs still running")
