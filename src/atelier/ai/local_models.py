@@ -37,7 +37,7 @@ class LocalModelError(Exception):
 
 
 class ModelNotInstalledError(LocalModelError):
-    pass
+    """The model is known (or named by path) but its GGUF file is not there."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,9 +85,8 @@ async def list_jobs(
 async def request_cancel(session: AsyncSession, *, job: Job) -> Job:
     if job.status.finished:
         raise Conflict(f"the job is already {job.status.value}", code="job_finished")
+    # A queued job is finished as cancelled when a runner claims it; a running one is
+    # stopped by the runner that holds it (it checks the flag with its heartbeat).
     job.cancel_requested = True
-    if job.status == JobStatus.QUEUED:
-        # Not started anywhere: the runner will see the flag and finish it as cancelled.
-        pass
     await session.flush()
     return job
