@@ -4,6 +4,7 @@ announced in-process (so a follower in the same process wakes at once)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -42,9 +43,8 @@ class EventBus:
         waiter = asyncio.Event()
         self._waiters[job_id].add(waiter)
         try:
-            await asyncio.wait_for(waiter.wait(), seconds)
-        except TimeoutError:
-            pass
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter.wait(), seconds)
         finally:
             waiters = self._waiters.get(job_id)
             if waiters is not None:

@@ -3,6 +3,7 @@ anything key-like removed) and how long it asks us to wait."""
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import re
 import time
@@ -37,17 +38,13 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait from ``retry-after-ms`` / ``retry-after`` (seconds or HTTP date)."""
     millis = headers.get("retry-after-ms")
     if millis:
-        try:
+        with contextlib.suppress(ValueError):
             return max(float(millis) / 1000.0, 0.0)
-        except ValueError:
-            pass
     value = headers.get("retry-after")
     if not value:
         return None
-    try:
+    with contextlib.suppress(ValueError):  # not seconds: an HTTP date, below
         return max(float(value), 0.0)
-    except ValueError:
-        pass
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
