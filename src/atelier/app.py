@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +27,7 @@ from atelier.core.db import make_engine, make_sessionmaker
 from atelier.core.handlers import install_error_handlers
 from atelier.core.limits import BodySizeLimit
 from atelier.core.logging import configure_logging
+from atelier.jobs.dispatch import ProcrastinateDispatch
 from atelier.jobs.endpoints import router as jobs_router
 from atelier.jobs.events import EventBus
 from atelier.jobs.runner import JobControl, JobRunner
@@ -68,14 +70,27 @@ def build_runner(runtime: AIRuntime, events: EventBus, *, dialect: str) -> JobRu
     async def generate(job_id: uuid.UUID, control: JobControl) -> dict[str, Any] | None:
         return await run_generation_job(runtime, job_id, control)
 
-    return JobRunner(
+    settings = runtime.settings
+    runner = JobRunner(
         runtime.maker,
         events,
         {"generate": generate},
-        concurrency=runtime.settings.job_concurrency,
-        stale_seconds=runtime.settings.job_stale_seconds,
+        concurrency=settings.job_concurrency,
+        stale_seconds=settings.job_stale_seconds,
         dialect=dialect,
+        queue=settings.job_queue,
+        delivery=(
+            ProcrastinateDispatch(
+                database_url=settings.resolved_database_url,
+                queue=settings.job_queue,
+                concurrency=settings.job_concurrency,
+                worker_name=f"atelier-{os.getpid()}",
+            )
+            if dialect == "postgresql"
+            else None
+        ),
     )
+    return runner
 
 
 def tune_gc_for_serving() -> None:
@@ -97,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tune_gc_for_serving()
         runner: JobRunner | None = app.state.jobs
         if runner is not None:
-            runner.start()
+            await runner.start()
         try:
             yield
         finally:

@@ -173,7 +173,7 @@ async def work(settings: Settings) -> None:
     maker = make_sessionmaker(engine)
     runtime = build_runtime(settings, maker)
     runner = build_runner(runtime, EventBus(maker), dialect=engine.dialect.name)
-    runner.start()
+    await runner.start()
     typer.echo(f"worker {runner.worker_id}: {settings.job_concurrency} jobs at a time", err=True)
     try:
         await asyncio.Event().wait()

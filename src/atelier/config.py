@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     job_stale_seconds: float = Field(default=60.0, ge=5)
     # Run jobs inside the server process. Off when `atelier worker` processes do it.
     run_jobs_in_process: bool = True
+    # PostgreSQL: the procrastinate queue this instance's jobs go through (instances
+    # sharing one database keep apart by using different queues).
+    job_queue: str = Field(default="atelier", min_length=1, max_length=64)
     # Monthly limits per plan: "PLAN=tokens:usd,..." (0 = unlimited).
     plan_limits: str = (
         "FREE=2000000:5,BASIC=10000000:25,STARTER=10000000:25,"

@@ -8,6 +8,14 @@ from alembic import command
 from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Tables that migrations create from another project's schema (procrastinate, on
+# PostgreSQL): autogenerate and `alembic check` must not take them for strays.
+FOREIGN_TABLE_PREFIXES = ("procrastinate_",)
+
+
+def own_schema_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic ``include_name`` hook: compare only the tables our models own."""
+    return not (type_ == "table" and name is not None and name.startswith(FOREIGN_TABLE_PREFIXES))
 
 
 def alembic_config(database_url: str | None = None) -> Config:

@@ -1,10 +1,12 @@
 """The server process killed mid-job and restarted: the job is not stuck.
 
-For real: `atelier serve` runs as a subprocess on a temporary SQLite data directory and
-talks to the fake OpenAI-compatible server (in this test process) over a socket. The
-first answer hangs, the server is SIGKILLed while the job waits for it, and a new
-server on the same data directory finds the abandoned job by its stale heartbeat:
-it runs again (and succeeds), or, once its attempts are used up, fails as worker_lost.
+For real: `atelier serve` runs as a subprocess on a temporary SQLite data directory, or
+on a throwaway PostgreSQL database (where its jobs are delivered by its in-process
+procrastinate worker), and talks to the fake OpenAI-compatible server (in this test
+process) over a socket. The first answer hangs, the server is SIGKILLed while the job
+waits for it, and a new server on the same database finds the abandoned job by its
+stale heartbeat: it runs again (and succeeds), or, once its attempts are used up, fails
+as worker_lost.
 
 Plain sync tests: subprocesses and an ``httpx.Client``.
 """
@@ -14,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -24,9 +25,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from tests.ai import fake_openai_server as fake
 from tests.ai.fake_openai_server import FakeServer, Reply, Sleep, unused_port
+from tests.conftest import BACKENDS, _pg_database
 from tests.factories import BRIEF_INPUT, BRIEF_OUTPUT, PASSWORD, unique_email
 
 # The fake server's fixtures: one server for this module, reset for every test.
@@ -38,12 +41,13 @@ JOB_TIMEOUT = 30.0
 HANG = Sleep(60.0, then=Reply(json.dumps(BRIEF_OUTPUT)))
 
 
-def _env(data_dir: Path, stale_seconds: float) -> dict[str, str]:
+def _env(data_dir: Path, stale_seconds: float, database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATELIER_")}
     for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         env.pop(proxy, None)
     env.update(
         ATELIER_DATA_DIR=str(data_dir),
+        ATELIER_DATABASE_URL=database_url,
         ATELIER_JOB_STALE_SECONDS=str(stale_seconds),
         ATELIER_LOG_LEVEL="WARNING",
         NO_PROXY="127.0.0.1,localhost",
@@ -55,13 +59,13 @@ def _env(data_dir: Path, stale_seconds: float) -> dict[str, str]:
 class Server:
     """One `atelier serve` subprocess on a free port."""
 
-    def __init__(self, data_dir: Path, stale_seconds: float, log: Path) -> None:
+    def __init__(self, data_dir: Path, stale_seconds: float, database_url: str, log: Path) -> None:
         self.port = unused_port()
         self.log = log
         with log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "atelier.cli", "serve", "--port", str(self.port)],
-                env=_env(data_dir, stale_seconds),
+                env=_env(data_dir, stale_seconds, database_url),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -93,26 +97,47 @@ class Server:
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    directory = tmp_path / "data"
-    result = subprocess.run(
-        [sys.executable, "-m", "atelier.cli", "db", "upgrade"],
-        env=_env(directory, 60),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert (directory / "atelier.db").is_file()
-    return directory
+    return tmp_path / "data"
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, data_dir: Path) -> Iterator[str]:
+    """A migrated database of each back end, for this test's servers alone."""
+    if request.param == "sqlite":
+        urls: Iterator[str] = iter([f"sqlite+aiosqlite:///{data_dir / 'atelier.db'}"])
+    else:
+        urls = _pg_database()
+    for url in urls:
+        result = subprocess.run(
+            [sys.executable, "-m", "atelier.cli", "db", "upgrade"],
+            env=_env(data_dir, 60, url),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        yield url
+
+
+def _sql(database_url: str, statement: str) -> list[Any]:
+    """Run one statement on the servers' database from the test (synchronously)."""
+    sync_url = database_url.replace("sqlite+aiosqlite://", "sqlite://", 1)
+    engine = create_engine(sync_url)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(text(statement))
+            return list(result.all()) if result.returns_rows else []
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
-def serve(data_dir: Path, tmp_path: Path) -> Iterator[Callable[[float], Server]]:
-    """Start `atelier serve` on the data directory; every server is killed at teardown."""
+def serve(data_dir: Path, database_url: str, tmp_path: Path) -> Iterator[Callable[[float], Server]]:
+    """Start `atelier serve` on the database; every server is killed at teardown."""
     started: list[Server] = []
 
     def start(stale_seconds: float) -> Server:
-        server = Server(data_dir, stale_seconds, tmp_path / "serve.log")
+        server = Server(data_dir, stale_seconds, database_url, tmp_path / "serve.log")
         started.append(server)  # before waiting: killed at teardown even if it never starts
         server.wait_ready()
         return server
@@ -210,7 +235,7 @@ def _artifact_state(server: Server, artifact_id: str, headers: dict[str, str]) -
 
 
 def test_killed_mid_job_the_job_runs_again_after_restart(
-    serve: Callable[[float], Server], fake_openai: FakeServer
+    serve: Callable[[float], Server], fake_openai: FakeServer, database_url: str
 ) -> None:
     first = serve(5)
     headers, artifact = _setup(first, fake_openai)
@@ -247,10 +272,14 @@ def test_killed_mid_job_the_job_runs_again_after_restart(
     assert kinds.index("requeued") < len(kinds) - 1 - kinds[::-1].index("started")
     assert kinds[-1] == "succeeded", kinds
     assert len(fake_openai.state.requests) == 2
+    if database_url.startswith("postgresql"):
+        # The killed worker's delivery was given up; the new one ran and was removed.
+        statuses = _sql(database_url, "SELECT status FROM procrastinate_jobs")
+        assert [row[0] for row in statuses] == ["failed"]
 
 
 def test_killed_until_attempts_run_out_the_job_fails_as_worker_lost(
-    serve: Callable[[float], Server], fake_openai: FakeServer, data_dir: Path
+    serve: Callable[[float], Server], fake_openai: FakeServer, database_url: str
 ) -> None:
     first = serve(5)
     headers, artifact = _setup(first, fake_openai)
@@ -261,10 +290,8 @@ def test_killed_until_attempts_run_out_the_job_fails_as_worker_lost(
     assert BRIEF_INPUT.items() <= before[0].items() and before[3] == []
 
     first.kill()
-    with sqlite3.connect(data_dir / "atelier.db") as conn:
-        (count,) = conn.execute("SELECT count(*) FROM jobs").fetchone()
-        assert count == 1
-        conn.execute("UPDATE jobs SET max_attempts = 2")
+    assert _sql(database_url, "SELECT count(*) FROM jobs") == [(1,)]
+    _sql(database_url, "UPDATE jobs SET max_attempts = 2")
     second = serve(5)
     _wait_mid_call(second, job_id, headers, fake_openai, attempt=2)
 

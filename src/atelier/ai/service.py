@@ -272,6 +272,7 @@ async def request_generation(
         payload={"provider_id": str(provider_id) if provider_id else None},
         project_id=artifact.project_id,
         artifact_id=artifact.id,
+        queue=runtime.settings.job_queue,
         notify=notify,
     )
     return job, resolved

@@ -57,8 +57,9 @@ async def cancel_job(
     job = await service.load_job(session, user=user, job_id=job_id)
     job = await service.request_cancel(session, job=job)
     await session.commit()
-    if runner is not None and not runner.request_cancel(job.id):
-        runner.wake()  # queued: the runner finishes it as cancelled when it claims it
+    events.announce(job.id)
+    if runner is not None:
+        runner.request_cancel(job.id)
     return job_out(job)
 
 

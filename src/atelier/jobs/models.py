@@ -49,6 +49,8 @@ class Job(IdMixin, TimestampMixin, Base):
     progress: Mapped[float | None]
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     run_after: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # PostgreSQL: the id of the procrastinate job that delivers this one to a worker.
+    dispatch_id: Mapped[int | None] = mapped_column(BigInteger)
     locked_by: Mapped[str | None] = mapped_column(String(128))
     heartbeat_at: Mapped[dt.datetime | None]
     started_at: Mapped[dt.datetime | None]

@@ -1,11 +1,17 @@
 """Runs queued jobs with bounded concurrency, durably.
 
 Jobs are rows (enqueued in the same transaction as the data they act on). A runner
-claims rows atomically (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock on
-SQLite), beats a heartbeat while it works, and on start and periodically gives back
-jobs whose heartbeat stopped (a crashed or killed process): they run again until
-``max_attempts``, then fail with a clear reason. Any number of runners can share a
-PostgreSQL database (`atelier worker`); SQLite runs one inside the server process.
+claims a row atomically (an ``UPDATE … WHERE status = 'queued'``), beats a heartbeat
+while it works, and on start and periodically gives back jobs whose heartbeat stopped
+(a crashed or killed process): they run again until ``max_attempts``, then fail with a
+clear reason.
+
+How a runner learns of queued jobs depends on the back end. On SQLite it polls the
+table (and is woken in-process on commit). On PostgreSQL each job has a procrastinate
+delivery (see ``dispatch``) and the runner is a procrastinate worker: any number of
+them (`atelier worker`, or the server itself) share the database. ``run_until_idle``
+claims the given rows directly on both, for tests and `atelier run`; a delivery that
+finds its row already taken does nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from atelier.core.db import session_scope, utcnow
+from atelier.jobs import dispatch
+from atelier.jobs.dispatch import ProcrastinateDispatch
 from atelier.jobs.events import EventBus
 from atelier.jobs.models import Job, JobStatus
 
@@ -65,6 +73,8 @@ class JobRunner:
         concurrency: int,
         stale_seconds: float,
         dialect: str,
+        queue: str = "atelier",
+        delivery: ProcrastinateDispatch | None = None,
         poll_seconds: float = 1.0,
     ) -> None:
         self.maker = maker
@@ -73,17 +83,23 @@ class JobRunner:
         self.concurrency = concurrency
         self.stale_seconds = stale_seconds
         self.dialect = dialect
+        self.queue = queue
+        self.delivery = delivery
         self.poll_seconds = poll_seconds
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        if delivery is not None:
+            delivery.bind(self.run_one)
         self._wake = asyncio.Event()
         self._running: dict[uuid.UUID, tuple[asyncio.Task[None], asyncio.Event]] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
 
     # ----------------------------------------------------------------- lifecycle
-    def start(self) -> None:
+    async def start(self) -> None:
         if self._loop_task is None:
             self._loop_task = asyncio.get_running_loop().create_task(self._loop())
+            if self.delivery is not None:
+                await self.delivery.start()
 
     async def stop(self) -> None:
         """Stop claiming; running jobs are cancelled and go back to the queue."""
@@ -96,6 +112,8 @@ class JobRunner:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self.delivery is not None:
+            await self.delivery.stop()
 
     def wake(self) -> None:
         self._wake.set()
@@ -128,6 +146,21 @@ class JobRunner:
             if asyncio.get_running_loop().time() >= deadline:
                 raise TimeoutError("jobs still running")
 
+    async def run_one(self, job_id: uuid.UUID) -> None:
+        """Run one job if it is still queued (a delivery's task, on PostgreSQL)."""
+        if self._stopping or not await self._claim(1, {job_id}):
+            return
+        task = self._spawn(job_id)
+        try:
+            # wait(), not await: a cancellation of the job itself ends it normally.
+            await asyncio.wait([task])
+        except asyncio.CancelledError:
+            # The delivering worker is shutting down: the job goes back to the queue.
+            self._stopping = True
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise
+
     # ----------------------------------------------------------------- the loop
     async def _loop(self) -> None:
         last_sweep = 0.0
@@ -138,7 +171,8 @@ class JobRunner:
                     await self.recover_abandoned()
                     await self._heartbeat()
                     last_sweep = now
-                await self._claim_and_spawn()
+                if self.delivery is None:
+                    await self._claim_and_spawn()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -152,9 +186,13 @@ class JobRunner:
         if free <= 0:
             return
         for job_id in await self._claim(free, only):
-            cancelled = asyncio.Event()
-            task = asyncio.get_running_loop().create_task(self._run(job_id, cancelled))
-            self._running[job_id] = (task, cancelled)
+            self._spawn(job_id)
+
+    def _spawn(self, job_id: uuid.UUID) -> asyncio.Task[None]:
+        cancelled = asyncio.Event()
+        task = asyncio.get_running_loop().create_task(self._run(job_id, cancelled))
+        self._running[job_id] = (task, cancelled)
+        return task
 
     async def _claim(self, limit: int, only: set[uuid.UUID] | None = None) -> list[uuid.UUID]:
         now = utcnow()
@@ -221,6 +259,7 @@ class JobRunner:
                     )
                 )
             ).all()
+            lost_deliveries = [j.dispatch_id for j in stale if j.dispatch_id is not None]
             for job in stale:
                 job.locked_by = None
                 if job.attempts >= job.max_attempts:
@@ -234,6 +273,7 @@ class JobRunner:
                 else:
                     job.status = JobStatus.QUEUED
                     job.run_after = utcnow()
+                    await self._redeliver(session, job)
                 self.events.add(
                     session,
                     job.id,
@@ -244,6 +284,7 @@ class JobRunner:
                         "message": job.error_message,
                     },
                 )
+            await dispatch.drop(session, lost_deliveries)
         for job in stale:
             self.events.announce(job.id)
         return [job.id for job in stale]
@@ -287,14 +328,20 @@ class JobRunner:
             self._running.pop(job_id, None)
             self._wake.set()
 
+    async def _redeliver(self, session: AsyncSession, job: Job) -> None:
+        """PostgreSQL: a job queued again needs a new delivery (its old one is taken)."""
+        if self.dialect == "postgresql":
+            job.dispatch_id = await dispatch.defer(session, job_id=job.id, queue=self.queue)
+
     async def _requeue(self, job_id: uuid.UUID) -> None:
         async with session_scope(self.maker) as session:
-            await session.execute(
-                update(Job)
-                .where(Job.id == job_id)
-                .values(status=JobStatus.QUEUED, locked_by=None, run_after=utcnow())
-                .execution_options(synchronize_session=False)
-            )
+            job = await session.get(Job, job_id)
+            if job is None or job.locked_by != self.worker_id:
+                return
+            job.status = JobStatus.QUEUED
+            job.locked_by = None
+            job.run_after = utcnow()
+            await self._redeliver(session, job)
 
     async def _finish(
         self,

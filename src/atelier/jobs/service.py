@@ -6,13 +6,16 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from atelier.accounts.principal import Principal
+from atelier.core.db import utcnow
 from atelier.core.errors import Conflict, NotFound
 from atelier.core.pagination import next_cursor, paginate_query
+from atelier.jobs import dispatch
+from atelier.jobs.events import EventBus
 from atelier.jobs.models import Job, JobStatus
 
 _AFTER_COMMIT = "atelier_after_commit"
@@ -37,9 +40,13 @@ async def enqueue(
     payload: dict[str, Any],
     project_id: uuid.UUID | None = None,
     artifact_id: uuid.UUID | None = None,
+    queue: str = "atelier",
     notify: Callable[[], None] | None = None,
 ) -> Job:
-    """Add a job to the current transaction; ``notify`` runs once it is committed."""
+    """Add a job to the current transaction; ``notify`` runs once it is committed.
+
+    On PostgreSQL its procrastinate delivery joins the same transaction: both exist
+    after the commit, or neither."""
     job = Job(
         user_id=user_id,
         kind=kind,
@@ -49,6 +56,8 @@ async def enqueue(
     )
     session.add(job)
     await session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        job.dispatch_id = await dispatch.defer(session, job_id=job.id, queue=queue)
     if notify is not None:
         session.sync_session.info.setdefault(_AFTER_COMMIT, []).append(notify)
     return job
@@ -83,10 +92,37 @@ async def list_jobs(
 
 
 async def request_cancel(session: AsyncSession, *, job: Job) -> Job:
+    """A queued job is cancelled here and now (a runner never starts it); a running
+    one is stopped by the runner that holds it, which checks the flag with its
+    heartbeat (or at once, when it runs in this process)."""
     if job.status.finished:
         raise Conflict(f"the job is already {job.status.value}", code="job_finished")
-    # A queued job is finished as cancelled when a runner claims it; a running one is
-    # stopped by the runner that holds it (it checks the flag with its heartbeat).
     job.cancel_requested = True
+    if job.status == JobStatus.QUEUED:
+        # Only if no runner claimed it in the meantime (then the flag stops it).
+        now = utcnow()
+        unclaimed = await session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.status == JobStatus.QUEUED)
+            .values(
+                status=JobStatus.CANCELLED,
+                cancel_requested=True,
+                error_code="cancelled",
+                error_message="cancelled",
+                finished_at=now,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if unclaimed.rowcount:  # type: ignore[attr-defined]
+            EventBus.add(
+                session,
+                job.id,
+                "cancelled",
+                {"status": "cancelled", "error": "cancelled", "message": "cancelled"},
+            )
+            if job.dispatch_id is not None:
+                await dispatch.drop(session, [job.dispatch_id])
     await session.flush()
+    await session.refresh(job)
     return job

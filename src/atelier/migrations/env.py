@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from atelier.config import get_settings
 from atelier.core.db import make_engine
+from atelier.migrate import own_schema_name
 from atelier.models import Base
 
 config = context.config
@@ -25,6 +26,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=own_schema_name,
     )
     with context.begin_transaction():
         context.run_migrations()
