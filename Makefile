@@ -7,9 +7,30 @@ STAMP := $(VENV)/.installed
 # `atelier models list`. Set ATELIER_AI_PROVIDER and a key to use a hosted model instead.
 LOCAL_MODEL ?= qwen2.5-coder-0.5b-instruct
 
-.PHONY: run test install lint typecheck check-migrations bench clean
+# Debian packages the project needs beyond Python: WeasyPrint's Pango and HarfBuzz (PDF
+# exports), a font, and poppler's pdftotext/pdftoppm/pdfinfo (the PDF tests). Extend the
+# list with `SYSTEM_DEPS += name` lines here, or once: `make system-deps EXTRA_SYSTEM_DEPS=name`.
+SYSTEM_DEPS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+SYSTEM_DEPS += $(EXTRA_SYSTEM_DEPS)
+
+.PHONY: run test install system-deps lint typecheck check-migrations bench clean
+
+# Installs only what is missing, and only as root with apt-get; otherwise says what to do.
+system-deps:
+	@command -v dpkg >/dev/null 2>&1 || { echo "system-deps: no dpkg; install the equivalents of: $(SYSTEM_DEPS)"; exit 0; }; \
+	missing=""; \
+	for pkg in $(SYSTEM_DEPS); do \
+		dpkg -s $$pkg 2>/dev/null | grep -q '^Status: install ok installed' || missing="$$missing $$pkg"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "system-deps: missing$$missing; not root, skipped (run: sudo make system-deps)"; exit 0; \
+	fi; \
+	echo "system-deps: installing$$missing"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing
 
 $(STAMP): pyproject.toml
+	$(MAKE) --no-print-directory system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# .[local] builds llama-cpp-python for the embedded model: ~11 minutes on 2 cores the
@@ -43,6 +64,7 @@ check-migrations: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/crud.py
 	$(BIN)/python bench/generation.py
+	$(BIN)/python bench/export.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -28,9 +28,10 @@ would.
 
    * ``job`` (the headline figure): ``jobs.finished_at - jobs.started_at`` from the jobs
      table, minus the fake latency (0). ``started_at`` is stamped just before the claim
-     UPDATE, ``finished_at`` at the start of the runner's final transaction. It covers
-     the runner (load the job, "started" event), the whole handler
-     (``run_generation_job``) and the final status write, *and the time spent waiting
+     UPDATE (whose transaction also writes the "started" event), ``finished_at`` in the
+     handler's last transaction, which writes the new version and the final status
+     together (so the commit of that one transaction is not counted). It covers the
+     whole handler (``run_generation_job``), *and the time spent waiting
      for the event loop while the other in-flight generations run*: with C in flight on
      one loop a generation's latency is about C x the CPU cost of one (Little's law).
    * ``handler``: ``run_generation_job`` alone, timed by a wrapper installed as the

@@ -59,7 +59,7 @@ class Api:
         return dict(r.json())
 
     async def artifact(self, who: Account, project_id: str, **fields: Any) -> dict[str, Any]:
-        payload = {"type": "value_proposition", "name": "VP", "input_data": {"a": 1}, **fields}
+        payload = {"type": "notes", "name": "VP", "input_data": {"a": 1}, **fields}
         r = await self.client.post(
             f"/api/v1/projects/{project_id}/artifacts", json=payload, headers=who.headers
         )

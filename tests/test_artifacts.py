@@ -254,7 +254,7 @@ async def test_list_filters_by_type_and_status_and_paginates(api: Api) -> None:
     made = []
     for i in range(5):
         made.append(await api.artifact(who, pid, type="lean_canvas", name=f"L{i}"))
-    vp = await api.artifact(who, pid, type="value_proposition", status="published")
+    vp = await api.artifact(who, pid, type="notes", status="published")
     other_project = await api.project(who, name="Other")
     await api.artifact(who, other_project["id"], type="lean_canvas")
     url = f"{API}/projects/{pid}/artifacts"
@@ -262,7 +262,7 @@ async def test_list_filters_by_type_and_status_and_paginates(api: Api) -> None:
     body = await get(api, who, url)
     assert [a["id"] for a in body["items"]] == [vp["id"]] + [a["id"] for a in reversed(made)]
 
-    r = await api.client.get(url, params={"type": "value_proposition"}, headers=who.headers)
+    r = await api.client.get(url, params={"type": "notes"}, headers=who.headers)
     assert [a["id"] for a in r.json()["items"]] == [vp["id"]]
     r = await api.client.get(url, params={"status": "published"}, headers=who.headers)
     assert [a["id"] for a in r.json()["items"]] == [vp["id"]]
@@ -315,7 +315,7 @@ async def test_parent_and_derivation_must_come_together(api: Api) -> None:
     who, project = await owner_project(api)
     parent = await api.artifact(who, project["id"])
     url = f"{API}/projects/{project['id']}/artifacts"
-    base = {"type": "value_proposition", "name": "X"}
+    base = {"type": "notes", "name": "X"}
 
     r = await api.client.post(url, json={**base, "parent_id": parent["id"]}, headers=who.headers)
     assert field_names(r) == ["body.derivation"]
@@ -345,7 +345,7 @@ async def test_parent_from_another_project_or_deleted_is_refused(api: Api) -> No
     elsewhere = await api.project(who, name="Elsewhere")
     foreign = await api.artifact(who, elsewhere["id"])
     url = f"{API}/projects/{project['id']}/artifacts"
-    body = {"type": "value_proposition", "name": "X", "derivation": "continued"}
+    body = {"type": "notes", "name": "X", "derivation": "continued"}
     r = await api.client.post(url, json={**body, "parent_id": foreign["id"]}, headers=who.headers)
     assert field_names(r) == ["body.parent_id"]
 
@@ -364,10 +364,10 @@ async def test_duplicate_copies_content_and_records_lineage(api: Api) -> None:
         name="Plan",
         input_data={"i": 1},
         output_data={"o": 1},
-        status="published",
     )
     await patch(api, who, art["id"], {"output_data": {"o": 2}})
     await api.client.post(f"{API}/artifacts/{art['id']}/versions/1/activate", headers=who.headers)
+    await patch(api, who, art["id"], {"status": "published"})  # a copy starts as a draft
 
     r = await api.client.post(f"{API}/artifacts/{art['id']}/duplicate", headers=who.headers)
     assert r.status_code == 201, r.text
@@ -428,9 +428,41 @@ async def test_history_of_grandchild_is_oldest_first_with_versions(api: Api) -> 
     assert [[v["is_active"] for v in n["versions"]] for n in chain][2] == [False, False, True]
     assert all(n["deleted_at"] is None for n in chain)
 
-    # The root's own history is just itself.
-    chain = (await get(api, who, f"{API}/artifacts/{root['id']}/history"))["items"]
-    assert [n["id"] for n in chain] == [root["id"]]
+    assert [n["depth"] for n in chain] == [0, 1, 2]
+    # The root's history is the same tree, seen from the root.
+    tree = await get(api, who, f"{API}/artifacts/{root['id']}/history")
+    assert [n["id"] for n in tree["items"]] == [root["id"], child["id"], grandchild["id"]]
+    assert (tree["root_id"], tree["current_id"]) == (root["id"], root["id"])
+
+
+async def test_history_is_the_whole_tree_not_only_the_chain(api: Api) -> None:
+    """root ─┬─ a ── a1
+    └─ b        (and a1's history shows b, its parent's sibling, too)"""
+    who, project = await owner_project(api)
+    pid = project["id"]
+    root = await api.artifact(who, pid, output_data={"r": 1})
+    a = await api.artifact(who, pid, parent_id=root["id"], derivation="continued")
+    b = await api.artifact(who, pid, parent_id=root["id"], derivation="merged")
+    a1 = await api.artifact(who, pid, parent_id=a["id"], derivation="edited_inputs")
+    unrelated = await api.artifact(who, pid)
+    await api.client.delete(f"{API}/artifacts/{b['id']}", headers=who.headers)
+
+    tree = await get(api, who, f"{API}/models/{a1['id']}/history")
+    assert (tree["root_id"], tree["current_id"]) == (root["id"], a1["id"])
+    nodes = {n["id"]: n for n in tree["items"]}
+    assert [n["id"] for n in tree["items"]] == [root["id"], a["id"], a1["id"], b["id"]]
+    assert unrelated["id"] not in nodes
+    assert nodes[root["id"]]["children"] == [a["id"], b["id"]]
+    assert nodes[a["id"]]["children"] == [a1["id"]] and nodes[b["id"]]["children"] == []
+    assert [nodes[k]["depth"] for k in (root["id"], a["id"], a1["id"], b["id"])] == [0, 1, 2, 1]
+    assert [nodes[k]["derivation"] for k in (a["id"], b["id"], a1["id"])] == [
+        "continued",
+        "merged",
+        "edited_inputs",
+    ]
+    assert nodes[b["id"]]["deleted_at"] is not None  # shown, so the tree stays whole
+    assert nodes[root["id"]]["status"] == "draft"
+    assert [v["version"] for v in nodes[root["id"]]["versions"]] == [1]
 
 
 # --- delete -------------------------------------------------------------------------------
@@ -474,7 +506,7 @@ async def test_artifact_in_deleted_project_is_404(api: Api) -> None:
         ("GET", f"{API}/projects/{project['id']}/artifacts"),
         ("POST", f"{API}/projects/{project['id']}/artifacts"),
     ):
-        body = {"type": "value_proposition", "name": "x"} if method == "POST" else {}
+        body = {"type": "notes", "name": "x"} if method == "POST" else {}
         r = await api.client.request(method, url, json=body, headers=who.headers)
         assert r.status_code == 404, (method, url, r.text)
 

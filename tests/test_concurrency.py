@@ -110,7 +110,7 @@ async def test_concurrent_creates_into_one_project(api: Api) -> None:
     async def create(i: int) -> Any:
         return await api.client.post(
             f"{API}/projects/{project['id']}/artifacts",
-            json={"type": "value_proposition", "name": f"A{i}", "output_data": {"i": i}},
+            json={"type": "notes", "name": f"A{i}", "output_data": {"i": i}},
             headers=who.headers,
         )
 

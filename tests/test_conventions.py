@@ -151,7 +151,7 @@ async def test_unknown_body_field_is_422_naming_it(api: Api) -> None:
 
     r = await api.client.post(
         f"{API}/projects/{project['id']}/artifacts",
-        json={"type": "value_proposition", "name": "A", "colour": "red"},
+        json={"type": "notes", "name": "A", "colour": "red"},
         headers=who.headers,
     )
     assert fields(r) == ["body.colour"]
@@ -164,7 +164,7 @@ async def test_wrong_type_is_422_naming_the_field(api: Api) -> None:
 
     r = await api.client.post(
         f"{API}/projects/{project['id']}/artifacts",
-        json={"type": "value_proposition", "name": "A", "input_data": "not an object"},
+        json={"type": "notes", "name": "A", "input_data": "not an object"},
         headers=who.headers,
     )
     assert fields(r) == ["body.input_data"]

@@ -265,7 +265,7 @@ async def test_generating_needs_a_tool(api: Api, fake_ai: FakeProvider) -> None:
     url = f"/api/v1/projects/{project['id']}/artifacts"
     r = await api.client.post(
         url,
-        json={"type": "value_proposition", "name": "VP", "input_data": {}, "generate": True},
+        json={"type": "notes", "name": "VP", "input_data": {}, "generate": True},
         headers=ann.headers,
     )
     assert fields(r) == ["body.type"]

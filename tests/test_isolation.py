@@ -37,7 +37,7 @@ ATTACK_BODIES: dict[tuple[str, str], Any] = {
     ("post", "/organizations/{org_id}/members"): lambda w: {"email": w.b.email, "role": "OWNER"},
     ("patch", "/projects/{project_id}"): {"name": "taken over", "organization_id": None},
     ("post", "/projects/{project_id}/artifacts"): {
-        "type": "value_proposition",
+        "type": "notes",
         "name": "planted",
         "output_data": {"planted": True},
     },
@@ -388,7 +388,7 @@ async def test_ids_in_request_bodies_cannot_reach_another_users_objects(api: Api
     r = await api.client.post(
         f"{API}/projects/{b_project['id']}/artifacts",
         json={
-            "type": "value_proposition",
+            "type": "notes",
             "name": "Derived",
             "parent_id": world.artifact["id"],
             "derivation": "continued",

@@ -356,7 +356,7 @@ async def test_organization_roles_on_shared_projects(api: Api) -> None:
     assert error_code(r) == "forbidden"
     r = await api.client.post(
         f"{PROJECTS}/{other['id']}/artifacts",
-        json={"type": "value_proposition", "name": "VP", "input_data": {}},
+        json={"type": "notes", "name": "VP", "input_data": {}},
         headers=viewer.headers,
     )
     assert r.status_code == 403, r.text

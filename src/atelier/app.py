@@ -21,12 +21,15 @@ from atelier.ai.generation import run_generation_job
 from atelier.ai.runtime import AIRuntime, ProviderPool
 from atelier.ai.tools import load_tools
 from atelier.artifacts.endpoints import artifact_router, project_artifacts_router
+from atelier.artifacts.smart_populate import JOB_KIND as SMART_POPULATE
+from atelier.artifacts.smart_populate import run_smart_populate_job
 from atelier.config import Settings, get_settings
 from atelier.core.crypto import Cipher
 from atelier.core.db import make_engine, make_sessionmaker
 from atelier.core.handlers import install_error_handlers
 from atelier.core.limits import BodySizeLimit
 from atelier.core.logging import configure_logging
+from atelier.exports.endpoints import artifact_export_router, project_export_router
 from atelier.jobs.dispatch import ProcrastinateDispatch
 from atelier.jobs.endpoints import router as jobs_router
 from atelier.jobs.events import EventBus
@@ -48,12 +51,14 @@ def include_api(app: FastAPI) -> None:
         tools_router,
         audit_router,
         jobs_router,
+        project_export_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     # Seed 000 calls artifacts "models": both paths reach the same handlers.
     for prefix, tag in (("artifacts", "artifacts"), ("models", "models (alias of artifacts)")):
         app.include_router(artifact_router, prefix=f"{API_PREFIX}/{prefix}", tags=[tag])
         app.include_router(generate_router, prefix=f"{API_PREFIX}/{prefix}", tags=[tag])
+        app.include_router(artifact_export_router, prefix=f"{API_PREFIX}/{prefix}", tags=[tag])
 
 
 def build_runtime(settings: Settings, maker: async_sessionmaker[AsyncSession]) -> AIRuntime:
@@ -70,11 +75,14 @@ def build_runner(runtime: AIRuntime, events: EventBus, *, dialect: str) -> JobRu
     async def generate(job_id: uuid.UUID, control: JobControl) -> dict[str, Any] | None:
         return await run_generation_job(runtime, job_id, control)
 
+    async def smart_populate(job_id: uuid.UUID, control: JobControl) -> dict[str, Any] | None:
+        return await run_smart_populate_job(runtime, job_id, control)
+
     settings = runtime.settings
     runner = JobRunner(
         runtime.maker,
         events,
-        {"generate": generate},
+        {"generate": generate, SMART_POPULATE: smart_populate},
         concurrency=settings.job_concurrency,
         stale_seconds=settings.job_stale_seconds,
         dialect=dialect,

@@ -185,6 +185,26 @@ def run(
     raise typer.Exit(code)
 
 
+@app.command("export")
+def export(
+    target: Annotated[str, typer.Argument(help="an artifact id or a project id")],
+    format: Annotated[str, typer.Option("--format", "-f", help="md, pdf or json")] = "md",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file to write (default: by name)")
+    ] = None,
+) -> None:
+    """Export an artifact, or a whole project grouped by phase, as Markdown, PDF or JSON."""
+    from atelier.cli_export import export as run_export
+    from atelier.exports.service import ExportFormat
+
+    try:
+        chosen = ExportFormat(format)
+    except ValueError:
+        raise typer.BadParameter("use md, pdf or json", param_hint="--format") from None
+    code = asyncio.run(run_export(get_settings(), target=target, format=chosen, output=output))
+    raise typer.Exit(code)
+
+
 @app.command("worker")
 def worker() -> None:
     """Run background jobs (generations) outside the server; start any number of them.

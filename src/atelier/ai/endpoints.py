@@ -148,14 +148,11 @@ async def generate(
         artifact.input_data = service.validate_inputs(
             tool, body.input_data, field="body.input_data"
         )
-    project = await service.project_of(session, artifact.project_id)
-    job, _ = await service.request_generation(
+    job = await service.request_for_artifact(
         session,
         runtime=runtime,
         user=access.user,
         artifact=artifact,
-        project_organization_id=project.organization_id,
-        project_provider_id=project.ai_provider_id,
         provider_id=body.provider_id,
         notify=wake(runner),
     )

@@ -14,6 +14,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -117,7 +118,10 @@ class Generator:
         started: float,
         result: GenerationResult | None = None,
         error: str | None = None,
+        control: JobControl | None = None,
+        events: list[tuple[str, dict[str, Any]]] | None = None,
     ) -> uuid.UUID:
+        """Write the call's audit row (and ``events`` of the job, in the same commit)."""
         self.call_number += 1
         model = result.model if result else self.resolved.settings.default_model
         tokens_in = result.input_tokens if result else 0
@@ -155,6 +159,11 @@ class Generator:
         )
         async with session_scope(self.runtime.maker) as session:
             session.add(row)
+            if control is not None:
+                for type_, data in events or ():
+                    control.add_event(session, type_, data)
+        if control is not None and events:
+            control.events.announce(control.job_id)
         return row.id
 
     async def structured(
@@ -185,8 +194,8 @@ class Generator:
                 result = await call_with_retries(call.run, policy=policy, on_failure=call.failed)
             except ProviderError as error:
                 raise JobFailed(error.code, self.clean(error.message)) from None
-            if stream is not None:
-                await stream.flush()
+            # The rest of the streamed text goes out with the audit row (one commit).
+            pending = [stream.take()] if stream is not None and stream.buffer else []
             try:
                 output = parse_output(result.text, output_model)
             except (ValidationError, ValueError) as problem:
@@ -196,6 +205,8 @@ class Generator:
                     started=call.started,
                     result=result,
                     error=f"answer does not match the schema: {last_problem}",
+                    control=control,
+                    events=pending,
                 )
                 if control is not None:
                     await control.emit(
@@ -211,7 +222,11 @@ class Generator:
                 conversation = [*conversation, *repair_messages(result.text, problem)]
                 continue
             generation_id = await self._audit(
-                status=GenerationStatus.SUCCESS, started=call.started, result=result
+                status=GenerationStatus.SUCCESS,
+                started=call.started,
+                result=result,
+                control=control,
+                events=pending,
             )
             return output, generation_id
         raise JobFailed(
@@ -297,14 +312,15 @@ class _ProgressStream:
         self.buffer = []
         self.chars = 0
 
-    async def flush(self) -> None:
-        if not self.buffer:
-            return
+    def take(self) -> tuple[str, dict[str, Any]]:
+        """The buffered text as a progress event, for the caller to write."""
         text, self.buffer = "".join(self.buffer), []
         self.last_flush = time.monotonic()
-        await self.control.emit(
-            "progress", {"attempt": self.attempt, "text": text, "chars": self.chars}
-        )
+        return "progress", {"attempt": self.attempt, "text": text, "chars": self.chars}
+
+    async def flush(self) -> None:
+        if self.buffer:
+            await self.control.emit(*self.take())
 
 
 async def _load_for_generation(
@@ -323,16 +339,40 @@ async def _load_for_generation(
     return job, artifact, project, tool
 
 
-async def run_generation_job(
-    runtime: AIRuntime, job_id: uuid.UUID, control: JobControl
-) -> dict[str, Any]:
-    """The job handler for kind "generate": a new AI version of the job's artifact."""
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Everything a job needs before its provider call, loaded in one transaction."""
+
+    artifact_id: uuid.UUID
+    user_id: uuid.UUID
+    payload: dict[str, Any]
+    tool: Tool
+    inputs: dict[str, Any]
+    output_data: dict[str, Any] | None
+    context: dict[str, Any]
+    resolved: ResolvedProvider
+    record: CallRecord
+
+
+async def prepare_call(
+    runtime: AIRuntime,
+    job_id: uuid.UUID,
+    control: JobControl,
+    *,
+    prompt_template: Callable[[Tool, dict[str, Any]], str] | None = None,
+    validate_inputs: bool = True,
+) -> Prepared:
+    """Load the job's artifact and tool, check the budget, resolve the provider, and
+    record the "calling" event. ``prompt_template(tool, payload)`` names the prompt in
+    the audit rows when it is not the tool's own."""
     async with session_scope(runtime.maker) as session:
         job, artifact, project, tool = await _load_for_generation(session, runtime, job_id)
         try:
             inputs = tool.input_model.model_validate(artifact.input_data).model_dump(mode="json")
         except ValidationError as error:
-            raise JobFailed("invalid_input", json.dumps(_error_list(error))) from None
+            if validate_inputs:
+                raise JobFailed("invalid_input", json.dumps(_error_list(error))) from None
+            inputs = dict(artifact.input_data)
         try:
             await check_budget(
                 session,
@@ -365,42 +405,78 @@ async def run_generation_job(
             artifact_id=artifact.id,
             stage_id=artifact.stage_id,
             job_id=job.id,
-            prompt_template=tool.prompt_name(),
+            prompt_template=(
+                prompt_template(tool, job.payload) if prompt_template else tool.prompt_name()
+            ),
         )
-        artifact_id, user_id = artifact.id, job.user_id
-    messages = tool.render(inputs, context)
-    await control.emit(
-        "progress",
-        {"step": "calling", "provider": resolved.kind, "model": resolved.settings.default_model},
-    )
+        control.add_event(
+            session,
+            "progress",
+            {
+                "step": "calling",
+                "provider": resolved.kind,
+                "model": resolved.settings.default_model,
+            },
+        )
+        prepared = Prepared(
+            artifact_id=artifact.id,
+            user_id=job.user_id,
+            payload=dict(job.payload),
+            tool=tool,
+            inputs=inputs,
+            output_data=artifact.output_data,
+            context=context,
+            resolved=resolved,
+            record=record,
+        )
+    control.events.announce(job_id)
+    return prepared
+
+
+def generator_for(runtime: AIRuntime, prepared: Prepared) -> Generator:
     try:
-        generator = Generator(runtime, resolved, record)
+        return Generator(runtime, prepared.resolved, prepared.record)
     except ProviderError as error:
-        raise JobFailed(error.code, redact(error.message, resolved.settings.api_key)) from None
-    output, generation_id = await generator.structured(
+        key = prepared.resolved.settings.api_key
+        raise JobFailed(error.code, redact(error.message, key)) from None
+
+
+async def run_generation_job(
+    runtime: AIRuntime, job_id: uuid.UUID, control: JobControl
+) -> dict[str, Any]:
+    """The job handler for kind "generate": a new AI version of the job's artifact."""
+    prepared = await prepare_call(runtime, job_id, control)
+    tool = prepared.tool
+    messages = tool.render(prepared.inputs, prepared.context)
+    output, generation_id = await generator_for(runtime, prepared).structured(
         messages=messages,
         output_model=tool.output_model,
         control=control,
         schema=tool.output_schema(),
     )
     async with session_scope(runtime.maker) as session:
-        artifact_now = await session.get(Artifact, artifact_id)
+        artifact_now = await session.get(Artifact, prepared.artifact_id)
         if artifact_now is None or artifact_now.deleted_at is not None:
             raise JobFailed("artifact_not_found", "the artifact was deleted while generating")
-        version = await add_version(
-            session,
-            artifact=artifact_now,
-            content=output.model_dump_json(),
-            generated_by=GeneratedBy.AI,
-            created_by_id=user_id,
-            ai_generation_id=generation_id,
-        )
-        number = version.version
-    return {
-        "artifact_id": str(artifact_id),
-        "version": number,
-        "ai_generation_id": str(generation_id),
-    }
+        try:
+            version = await add_version(
+                session,
+                artifact=artifact_now,
+                content=output.model_dump_json(),
+                generated_by=GeneratedBy.AI,
+                created_by_id=prepared.user_id,
+                ai_generation_id=generation_id,
+            )
+        except AtelierError as error:  # e.g. published while it was generating
+            raise JobFailed(error.code, str(error.detail)) from None
+        result = {
+            "artifact_id": str(prepared.artifact_id),
+            "version": version.version,
+            "ai_generation_id": str(generation_id),
+        }
+        # The job ends in the version's own commit: both happen, or neither.
+        await control.succeed_in(session, result)
+    return result
 
 
 def _uuid_or_none(value: object) -> uuid.UUID | None:

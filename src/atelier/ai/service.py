@@ -26,6 +26,7 @@ from atelier.ai.resolve import (
 from atelier.ai.runtime import AIRuntime
 from atelier.ai.tools import Tool
 from atelier.artifacts.models import Artifact
+from atelier.artifacts.versions import ensure_draft
 from atelier.core.crypto import Cipher, DecryptionError, mask_secret, redact
 from atelier.core.errors import Forbidden, InvalidInput, NotFound, field_error
 from atelier.core.pagination import next_cursor, paginate_query
@@ -246,11 +247,17 @@ async def request_generation(
     project_provider_id: uuid.UUID | None,
     provider_id: uuid.UUID | None,
     notify: Any = None,
+    kind: str = "generate",
+    payload: dict[str, Any] | None = None,
 ) -> tuple[Job, ResolvedProvider]:
     """Check everything that can be checked now (tool, inputs, budget, provider), then
-    enqueue the job in the caller's transaction."""
+    enqueue the job in the caller's transaction. Kind "generate" makes a new version
+    (so the artifact must be a draft and its inputs valid); other kinds (e.g.
+    "smart_populate") only read the artifact."""
     tool = tool_for(runtime, artifact.type, field="type")
-    validate_inputs(tool, artifact.input_data, field="input_data")
+    if kind == "generate":
+        ensure_draft(artifact)
+        validate_inputs(tool, artifact.input_data, field="input_data")
     await check_budget(
         session,
         settings=runtime.settings,
@@ -268,14 +275,42 @@ async def request_generation(
     job = await enqueue(
         session,
         user_id=user.id,
-        kind="generate",
-        payload={"provider_id": str(provider_id) if provider_id else None},
+        kind=kind,
+        payload={**(payload or {}), "provider_id": str(provider_id) if provider_id else None},
         project_id=artifact.project_id,
         artifact_id=artifact.id,
         queue=runtime.settings.job_queue,
         notify=notify,
     )
     return job, resolved
+
+
+async def request_for_artifact(
+    session: AsyncSession,
+    *,
+    runtime: AIRuntime,
+    user: Principal,
+    artifact: Artifact,
+    provider_id: uuid.UUID | None,
+    notify: Any = None,
+    kind: str = "generate",
+    payload: dict[str, Any] | None = None,
+) -> Job:
+    """request_generation for an artifact loaded on its own (its project read here)."""
+    project = await project_of(session, artifact.project_id)
+    job, _ = await request_generation(
+        session,
+        runtime=runtime,
+        user=user,
+        artifact=artifact,
+        project_organization_id=project.organization_id,
+        project_provider_id=project.ai_provider_id,
+        provider_id=provider_id,
+        notify=notify,
+        kind=kind,
+        payload=payload,
+    )
+    return job
 
 
 async def project_of(session: AsyncSession, project_id: uuid.UUID) -> Project:

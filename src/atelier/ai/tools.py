@@ -57,6 +57,19 @@ class Tool:
             schema = _schemas[cls] = cls.output_model.model_json_schema()
         return schema
 
+    def render_markdown(self, output: dict[str, Any]) -> str | None:
+        """Markdown for an output, for exports; None lets the generic schema-driven renderer
+        (atelier.exports.markdown) do it. Override only when a tool needs a special layout."""
+        return None
+
+    @classmethod
+    def output_schema_text(cls) -> str:
+        """The schema as the prompts embed it, serialised once per tool."""
+        text = _schema_texts.get(cls)
+        if text is None:
+            text = _schema_texts[cls] = json.dumps(cls.output_schema(), indent=2)
+        return text
+
     async def context(self, ctx: ToolContext) -> dict[str, Any]:
         """Extra template variables, e.g. earlier stages' outputs. None by default."""
         return {}
@@ -69,7 +82,7 @@ class Tool:
             "tool": self,
             "inputs": inputs,
             "input_json": json.dumps(inputs, indent=2, ensure_ascii=False),
-            "schema_json": json.dumps(self.output_schema(), indent=2),
+            "schema_json": self.output_schema_text(),
             "context": context,
         }
         messages = []
@@ -85,6 +98,7 @@ class Tool:
 
 _environments: dict[Path, jinja2.Environment] = {}
 _schemas: dict[type[Tool], dict[str, Any]] = {}
+_schema_texts: dict[type[Tool], str] = {}
 
 
 def _environment(folder: Path) -> jinja2.Environment:

@@ -20,10 +20,14 @@ from atelier.artifacts.schemas import (
     DuplicateIn,
     HistoryNode,
     HistoryOut,
+    SmartPopulateIn,
+    SmartPopulateOut,
     VersionOut,
     VersionSummary,
 )
+from atelier.artifacts.smart_populate import JOB_KIND as SMART_POPULATE
 from atelier.core.deps import DB, Paging
+from atelier.core.errors import Conflict
 from atelier.core.pagination import Page
 from atelier.projects.access import ProjectRead, ProjectWrite
 
@@ -137,18 +141,22 @@ async def duplicate_artifact(
 
 @artifact_router.get("/{artifact_id}/history", response_model=HistoryOut)
 async def artifact_history(access: ArtifactRead, session: DB) -> HistoryOut:
-    chain = await service.lineage(session, artifact=access.artifact)
+    """The iteration tree: the original, everything derived from it (edited inputs,
+    continued, merged, duplicated), each with its derivation, status and versions."""
+    tree = await service.iteration_tree(session, artifact=access.artifact)
     nodes = []
-    for artifact, artifact_versions in chain:
-        active = next((v.version for v in artifact_versions if v.is_active), None)
+    for node in tree:
+        active = next((v.version for v in node.versions if v.is_active), None)
         nodes.append(
             HistoryNode(
-                **artifact_out(artifact, active).model_dump(),
-                deleted_at=artifact.deleted_at,
-                versions=[VersionSummary.model_validate(v) for v in artifact_versions],
+                **artifact_out(node.artifact, active).model_dump(),
+                deleted_at=node.artifact.deleted_at,
+                depth=node.depth,
+                children=node.children,
+                versions=[VersionSummary.model_validate(v) for v in node.versions],
             )
         )
-    return HistoryOut(items=nodes)
+    return HistoryOut(root_id=tree[0].artifact.id, current_id=access.artifact.id, items=nodes)
 
 
 @artifact_router.get("/{artifact_id}/versions", response_model=Page[VersionOut])
@@ -171,3 +179,54 @@ async def activate_version(
 ) -> VersionOut:
     row = await versions.activate_version(session, artifact=access.artifact, number=version)
     return VersionOut.model_validate(row)
+
+
+@artifact_router.post(
+    "/{artifact_id}/smart-populate",
+    response_model=SmartPopulateOut,
+    responses={202: {"model": SmartPopulateOut, "description": "AI modes: a job was queued"}},
+)
+async def smart_populate(
+    body: SmartPopulateIn,
+    access: ArtifactWrite,
+    session: DB,
+    runtime: Runtime,
+    runner: Runner,
+    response: Response,
+) -> SmartPopulateOut:
+    """A starting input for the next iteration (seed 000's three modes). The proposal is
+    not saved: create a child artifact from it with ``parent_id`` and ``derivation``."""
+    artifact = access.artifact
+    mode = body.mode
+    if not mode.uses_ai:
+        return SmartPopulateOut(
+            mode=mode,
+            derivation=mode.derivation,
+            explanation=mode.explanation,
+            proposal=dict(artifact.input_data),
+            job=None,
+        )
+    if artifact.output_data is None:
+        raise Conflict(
+            f"{mode.value} starts from the artifact's output and it has none yet: generate "
+            "it first, or use edit_inputs",
+            code="no_output",
+        )
+    job = await ai_service.request_for_artifact(
+        session,
+        runtime=runtime,
+        user=access.user,
+        artifact=artifact,
+        provider_id=body.provider_id,
+        notify=wake(runner),
+        kind=SMART_POPULATE,
+        payload={"mode": mode.value},
+    )
+    response.status_code = status.HTTP_202_ACCEPTED
+    return SmartPopulateOut(
+        mode=mode,
+        derivation=mode.derivation,
+        explanation=mode.explanation,
+        proposal=None,
+        job=job_out(job),
+    )

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from atelier.artifacts.models import ArtifactStatus, Derivation, GeneratedBy, VersionFormat
+from atelier.artifacts.smart_populate import Mode
 from atelier.core.schemas import InputModel, OutputModel
 from atelier.jobs.schemas import JobOut
 
@@ -98,8 +99,35 @@ class VersionSummary(OutputModel):
 
 class HistoryNode(ArtifactOut):
     deleted_at: dt.datetime | None = None
+    depth: int = Field(description="0 for the original, 1 for what was derived from it, …")
+    children: list[uuid.UUID] = Field(description="artifacts derived from this one, oldest first")
     versions: list[VersionSummary]
 
 
 class HistoryOut(OutputModel):
-    items: list[HistoryNode] = Field(description="the lineage chain, oldest first")
+    root_id: uuid.UUID = Field(description="the original the whole tree grew from")
+    current_id: uuid.UUID = Field(description="the artifact whose history was asked for")
+    items: list[HistoryNode] = Field(
+        description="the whole iteration tree in pre-order (parents before their children)"
+    )
+
+
+class SmartPopulateIn(InputModel):
+    mode: Mode = Field(
+        description="edit_inputs: the original inputs; continue_from_results: AI turns the "
+        "output into a richer input; merge_enhance: AI combines inputs and output"
+    )
+    provider_id: uuid.UUID | None = Field(default=None, description="AI modes: the provider")
+
+
+class SmartPopulateOut(OutputModel):
+    mode: Mode
+    derivation: Derivation = Field(
+        description="what to send as `derivation` (with `parent_id`) when generating from it"
+    )
+    explanation: str
+    proposal: dict[str, Any] | None = Field(
+        description="the starting input (not saved); for AI modes it is in the job's "
+        "result as `proposal` once the job succeeds"
+    )
+    job: JobOut | None = Field(description="AI modes: the job that makes the proposal")

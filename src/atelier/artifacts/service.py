@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ScalarSelect, select
@@ -21,6 +22,7 @@ from atelier.artifacts.versions import (
     add_version,
     json_content,
     lock_artifact,
+    published_error,
 )
 from atelier.core.db import utcnow
 from atelier.core.errors import field_error
@@ -28,6 +30,8 @@ from atelier.core.pagination import next_cursor, paginate_query
 from atelier.projects.models import Project
 
 MAX_LINEAGE_DEPTH = 1000
+# A history answer stays bounded however much a tree grows.
+MAX_TREE_NODES = 500
 
 
 async def _check_parent(
@@ -119,6 +123,11 @@ async def update_artifact(
     for required in ("name", "status", "input_data"):
         if required in changes and changes[required] is None:
             raise field_error(f"body.{required}", "may not be null")
+    # Moving back to draft unlocks the same request's edits; publishing comes after them.
+    if changes.get("status") == ArtifactStatus.DRAFT:
+        artifact.status = changes.pop("status")
+    if artifact.status == ArtifactStatus.PUBLISHED and "input_data" in changes:
+        raise published_error()
     output = changes.pop("output_data", None)
     if output is not None:
         # Compare with the output as it is once no other edit can slip in between.
@@ -187,32 +196,62 @@ async def duplicate(
     return copy
 
 
-async def lineage(
-    session: AsyncSession, *, artifact: Artifact
-) -> list[tuple[Artifact, list[ArtifactVersion]]]:
-    """The chain from the original artifact down to this one, each with its versions."""
-    chain = [artifact]
-    seen = {artifact.id}
-    current = artifact
-    while current.parent_id is not None and len(chain) < MAX_LINEAGE_DEPTH:
-        parent = await session.get(Artifact, current.parent_id)
-        if parent is None or parent.id in seen:
+@dataclass(frozen=True, slots=True)
+class TreeNode:
+    artifact: Artifact
+    depth: int
+    children: list[uuid.UUID]
+    versions: list[ArtifactVersion]
+
+
+async def iteration_tree(session: AsyncSession, *, artifact: Artifact) -> list[TreeNode]:
+    """The whole iteration tree ``artifact`` belongs to, in pre-order from its root: up
+    the parent links to the original, then every descendant (siblings and cousins
+    too), deleted ones included so that the tree stays connected."""
+    root, seen = artifact, {artifact.id}
+    while root.parent_id is not None and len(seen) < MAX_LINEAGE_DEPTH:
+        parent = await session.get(Artifact, root.parent_id)
+        if parent is None or parent.id in seen or parent.project_id != artifact.project_id:
             break
-        chain.append(parent)
+        root = parent
         seen.add(parent.id)
-        current = parent
-    chain.reverse()
+    members: dict[uuid.UUID, Artifact] = {root.id: root}
+    children: dict[uuid.UUID, list[uuid.UUID]] = {root.id: []}
+    frontier = [root.id]
+    while frontier and len(members) < MAX_TREE_NODES:
+        rows = (
+            await session.scalars(
+                select(Artifact)
+                .where(Artifact.parent_id.in_(frontier), Artifact.project_id == root.project_id)
+                .order_by(Artifact.created_at, Artifact.id)
+                .limit(MAX_TREE_NODES)
+            )
+        ).all()
+        frontier = []
+        for row in rows:
+            if row.id in members or row.parent_id is None:
+                continue
+            members[row.id] = row
+            children.setdefault(row.id, [])
+            children[row.parent_id].append(row.id)
+            frontier.append(row.id)
     versions = (
         await session.scalars(
             select(ArtifactVersion)
-            .where(ArtifactVersion.artifact_id.in_(seen))
+            .where(ArtifactVersion.artifact_id.in_(list(members)))
             .order_by(ArtifactVersion.version)
         )
     ).all()
-    by_artifact: dict[uuid.UUID, list[ArtifactVersion]] = {a.id: [] for a in chain}
+    by_artifact: dict[uuid.UUID, list[ArtifactVersion]] = {key: [] for key in members}
     for version in versions:
         by_artifact[version.artifact_id].append(version)
-    return [(a, by_artifact[a.id]) for a in chain]
+    ordered: list[TreeNode] = []
+    stack = [(root.id, 0)]
+    while stack:
+        node_id, depth = stack.pop()
+        ordered.append(TreeNode(members[node_id], depth, children[node_id], by_artifact[node_id]))
+        stack.extend((child, depth + 1) for child in reversed(children[node_id]))
+    return ordered
 
 
 async def soft_delete(session: AsyncSession, *, artifact: Artifact) -> None:

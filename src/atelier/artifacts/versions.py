@@ -9,9 +9,28 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from atelier.artifacts.models import Artifact, ArtifactVersion, GeneratedBy, VersionFormat
+from atelier.artifacts.models import (
+    Artifact,
+    ArtifactStatus,
+    ArtifactVersion,
+    GeneratedBy,
+    VersionFormat,
+)
 from atelier.core.db import utcnow
-from atelier.core.errors import NotFound, field_error
+from atelier.core.errors import Conflict, NotFound, field_error
+
+
+def published_error() -> Conflict:
+    return Conflict(
+        "the artifact is published: its versions and inputs are read-only until it is "
+        "moved back to draft (PATCH status=draft)",
+        code="artifact_published",
+    )
+
+
+def ensure_draft(artifact: Artifact) -> None:
+    if artifact.status == ArtifactStatus.PUBLISHED:
+        raise published_error()
 
 
 def json_content(data: object) -> str:
@@ -125,6 +144,7 @@ async def add_version(
     created_by_id: uuid.UUID | None,
     ai_generation_id: uuid.UUID | None = None,
 ) -> ArtifactVersion:
+    ensure_draft(artifact)
     number = await _lock_artifact(session, artifact, bump=True)
     await _deactivate_all(session, artifact.id)
     version = await _insert_active(
@@ -145,6 +165,7 @@ async def add_version(
 async def activate_version(
     session: AsyncSession, *, artifact: Artifact, number: int
 ) -> ArtifactVersion:
+    ensure_draft(artifact)
     await _lock_artifact(session, artifact, bump=False)
     version = await session.scalar(
         select(ArtifactVersion).where(

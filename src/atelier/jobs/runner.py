@@ -24,7 +24,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 from sqlalchemy import select, update
@@ -39,6 +39,14 @@ from atelier.jobs.models import Job, JobStatus
 log = structlog.get_logger("atelier.jobs")
 
 Handler = Callable[[uuid.UUID, "JobControl"], Awaitable[dict[str, Any] | None]]
+
+
+class Claimed(NamedTuple):
+    id: uuid.UUID
+    kind: str
+    cancel_requested: bool
+
+
 HEARTBEAT_SECONDS = 2.0
 
 
@@ -51,16 +59,42 @@ class JobFailed(Exception):
         self.message = message
 
 
+class JobLost(Exception):
+    """This runner no longer holds the job (it was given back and runs elsewhere)."""
+
+
+Finisher = Callable[..., Awaitable[bool]]
+
+
 @dataclass
 class JobControl:
-    """What a handler gets besides the job id: events and the cancellation flag."""
+    """What a handler gets besides the job id: events, the cancellation flag, and a way
+    to finish the job inside its own last transaction (one commit instead of two)."""
 
     job_id: uuid.UUID
     events: EventBus
     cancelled: asyncio.Event
+    finisher: Finisher | None = None
+    finished: bool = False
 
     async def emit(self, type: str, data: dict[str, Any] | None = None) -> None:
         await self.events.emit(self.job_id, type, data)
+
+    def add_event(
+        self, session: AsyncSession, type: str, data: dict[str, Any] | None = None
+    ) -> None:
+        """An event written by the caller's transaction (announced when the job ends or
+        the next event is emitted; followers in other processes poll anyway)."""
+        self.events.add(session, self.job_id, type, data)
+
+    async def succeed_in(self, session: AsyncSession, result: dict[str, Any]) -> None:
+        """Mark the job succeeded in ``session``'s transaction; raises JobLost (so that
+        the caller's writes roll back) if this runner no longer holds the job."""
+        if self.finisher is None:
+            return
+        if not await self.finisher(session, self.job_id, JobStatus.SUCCEEDED, result=result):
+            raise JobLost(str(self.job_id))
+        self.finished = True
 
 
 class JobRunner:
@@ -148,9 +182,10 @@ class JobRunner:
 
     async def run_one(self, job_id: uuid.UUID) -> None:
         """Run one job if it is still queued (a delivery's task, on PostgreSQL)."""
-        if self._stopping or not await self._claim(1, {job_id}):
+        claimed = [] if self._stopping else await self._claim(1, {job_id})
+        if not claimed:
             return
-        task = self._spawn(job_id)
+        task = self._spawn(claimed[0])
         try:
             # wait(), not await: a cancellation of the job itself ends it normally.
             await asyncio.wait([task])
@@ -185,16 +220,18 @@ class JobRunner:
         free = self.concurrency - len(self._running)
         if free <= 0:
             return
-        for job_id in await self._claim(free, only):
-            self._spawn(job_id)
+        for claimed in await self._claim(free, only):
+            self._spawn(claimed)
 
-    def _spawn(self, job_id: uuid.UUID) -> asyncio.Task[None]:
+    def _spawn(self, claimed: Claimed) -> asyncio.Task[None]:
         cancelled = asyncio.Event()
-        task = asyncio.get_running_loop().create_task(self._run(job_id, cancelled))
-        self._running[job_id] = (task, cancelled)
+        task = asyncio.get_running_loop().create_task(self._run(claimed, cancelled))
+        self._running[claimed.id] = (task, cancelled)
         return task
 
-    async def _claim(self, limit: int, only: set[uuid.UUID] | None = None) -> list[uuid.UUID]:
+    async def _claim(self, limit: int, only: set[uuid.UUID] | None = None) -> list[Claimed]:
+        """Take up to ``limit`` queued jobs and record their "started" events, in one
+        transaction."""
         now = utcnow()
         candidates = (
             select(Job.id)
@@ -218,10 +255,16 @@ class JobRunner:
                     started_at=now,
                     updated_at=now,
                 )
-                .returning(Job.id)
+                .returning(Job.id, Job.kind, Job.cancel_requested)
                 .execution_options(synchronize_session=False)
             )
-            return [row[0] for row in rows]
+            claimed = [Claimed(*row) for row in rows]
+            for job in claimed:
+                if not job.cancel_requested:
+                    self.events.add(session, job.id, "started", {"worker": self.worker_id})
+        for job in claimed:
+            self.events.announce(job.id)
+        return claimed
 
     async def _heartbeat(self) -> None:
         """Beat for the jobs running here, and stop those whose cancellation was asked
@@ -290,25 +333,30 @@ class JobRunner:
         return [job.id for job in stale]
 
     # ----------------------------------------------------------------- one job
-    async def _run(self, job_id: uuid.UUID, cancelled: asyncio.Event) -> None:
-        control = JobControl(job_id=job_id, events=self.events, cancelled=cancelled)
+    async def _run(self, claimed: Claimed, cancelled: asyncio.Event) -> None:
+        job_id = claimed.id
+        control = JobControl(
+            job_id=job_id, events=self.events, cancelled=cancelled, finisher=self._finish_in
+        )
         try:
-            async with session_scope(self.maker) as session:
-                job = await session.get(Job, job_id)
-                kind = job.kind if job else ""
-                cancel_first = bool(job and job.cancel_requested)
-            if cancel_first:
+            if claimed.cancel_requested:
                 await self._finish(job_id, JobStatus.CANCELLED, error=("cancelled", "cancelled"))
                 return
-            handler = self.handlers.get(kind)
+            handler = self.handlers.get(claimed.kind)
             if handler is None:
                 await self._finish(
-                    job_id, JobStatus.FAILED, error=("unknown_job", f"no handler for {kind!r}")
+                    job_id,
+                    JobStatus.FAILED,
+                    error=("unknown_job", f"no handler for {claimed.kind!r}"),
                 )
                 return
-            await control.emit("started", {"worker": self.worker_id})
             result = await handler(job_id, control)
-            await self._finish(job_id, JobStatus.SUCCEEDED, result=result)
+            if control.finished:
+                self.events.announce(job_id)
+            else:
+                await self._finish(job_id, JobStatus.SUCCEEDED, result=result)
+        except JobLost:
+            log.warning("job_lost", job_id=str(job_id))
         except asyncio.CancelledError:
             if cancelled.is_set():
                 await asyncio.shield(
@@ -353,6 +401,21 @@ class JobRunner:
     ) -> None:
         """The final status and its event in one transaction: a follower that sees the job
         finished always finds the closing event too."""
+        async with session_scope(self.maker) as session:
+            held = await self._finish_in(session, job_id, status, result=result, error=error)
+        if held:
+            self.events.announce(job_id)
+
+    async def _finish_in(
+        self,
+        session: AsyncSession,
+        job_id: uuid.UUID,
+        status: JobStatus,
+        *,
+        result: dict[str, Any] | None = None,
+        error: tuple[str, str] | None = None,
+    ) -> bool:
+        """Write the final status in ``session``; False if this runner lost the job."""
         now = utcnow()
         data: dict[str, Any] = {"status": status.value}
         if result:
@@ -360,25 +423,24 @@ class JobRunner:
         if error:
             data["error"] = error[0]
             data["message"] = error[1]
-        async with session_scope(self.maker) as session:
-            # Only while this runner still holds the job: one that was given back (our
-            # heartbeat looked dead) belongs to whoever runs it now.
-            held = await session.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.locked_by == self.worker_id)
-                .values(
-                    status=status,
-                    result=result,
-                    error_code=error[0] if error else None,
-                    error_message=error[1] if error else None,
-                    finished_at=now,
-                    updated_at=now,
-                    locked_by=None,
-                    progress=1.0 if status == JobStatus.SUCCEEDED else None,
-                )
-                .execution_options(synchronize_session=False)
+        # Only while this runner still holds the job: one that was given back (our
+        # heartbeat looked dead) belongs to whoever runs it now.
+        held = await session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.locked_by == self.worker_id)
+            .values(
+                status=status,
+                result=result,
+                error_code=error[0] if error else None,
+                error_message=error[1] if error else None,
+                finished_at=now,
+                updated_at=now,
+                locked_by=None,
+                progress=1.0 if status == JobStatus.SUCCEEDED else None,
             )
-            if held.rowcount == 0:  # type: ignore[attr-defined]
-                return
-            self.events.add(session, job_id, status.value, data)
-        self.events.announce(job_id)
+            .execution_options(synchronize_session=False)
+        )
+        if held.rowcount == 0:  # type: ignore[attr-defined]
+            return False
+        self.events.add(session, job_id, status.value, data)
+        return True

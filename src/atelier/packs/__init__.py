@@ -9,6 +9,7 @@ if TYPE_CHECKING:
 
 
 def register_builtin_packs(registry: ToolRegistry) -> None:
-    from atelier.packs import general
+    from atelier.packs import general, strategy
 
     general.register(registry)
+    strategy.register(registry)

@@ -1,0 +1,159 @@
+"""Export benchmark: a 20-artifact project to Markdown and to PDF, against baselines.
+
+One command: ``.venv/bin/python bench/export.py`` (``make bench`` runs it too). Options:
+``--artifacts N`` (20), ``--runs N`` (PDF runs, 5; Markdown runs are 10x that), ``--output``.
+
+The project is built in memory (no database): artifacts alternate between the ``brief``
+tool and the nested test tool of tests/exports/samples.py (a persona with a nested
+context, a 12-row journey table, a metrics table, lists), spread over the four phases;
+about 37 kB of Markdown and 32 pages of PDF.
+
+Each figure is the median of several runs, after one warm-up run of each (imports, font
+configuration, schema caches):
+
+* ``markdown``: ``project_markdown`` (the schema walk and the Markdown text), target
+  <= 100 ms. Baseline: markdown-it-py rendering that same final Markdown to HTML, i.e. what
+  it costs merely to read the text once; ratio = markdown / baseline.
+* ``pdf``: ``project_pdf`` (Markdown, our HTML with the print stylesheet, contents with
+  page numbers, WeasyPrint), target <= 2 s. Baseline: WeasyPrint rendering a plain,
+  unstyled HTML page of the same content (markdown-it's HTML in a bare document, no
+  stylesheet); ratio = pdf / baseline, i.e. what our layout costs over the bare content.
+
+The ratios are steadier across machines than the absolute times, which depend on the CPU.
+A MISS is reported, not raised: the exit status is 0 either way. Results go to
+bench/results/export.json with the machine's details.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # tests.exports.samples: the tools and data the tests use
+
+from markdown_it import MarkdownIt  # noqa: E402
+from tests.exports.samples import big_project  # noqa: E402
+from weasyprint import HTML  # noqa: E402
+from weasyprint import __version__ as weasyprint_version  # noqa: E402
+
+from atelier.exports import project_markdown  # noqa: E402
+from atelier.exports.pdf import project_pdf  # noqa: E402
+
+MARKDOWN_TARGET_MS = 100.0
+PDF_TARGET_MS = 2000.0
+
+
+def median_ms(func: Callable[[], object], runs: int) -> float:
+    """Median wall time of ``runs`` calls, after one call that is not counted."""
+    func()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        func()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def pdf_pages(pdf: bytes) -> int | None:
+    """The page count, read by poppler's pdfinfo when it is installed (make system-deps)."""
+    if shutil.which("pdfinfo") is None:
+        return None
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as file:
+        file.write(pdf)
+        file.flush()
+        info = subprocess.run(["pdfinfo", file.name], capture_output=True, text=True).stdout
+    match = re.search(r"^Pages:\s+(\d+)", info, flags=re.M)
+    return int(match.group(1)) if match else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--artifacts", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=5, help="PDF runs (Markdown: 10x)")
+    parser.add_argument("--output", type=Path, default=REPO / "bench" / "results" / "export.json")
+    args = parser.parse_args()
+
+    project = big_project(args.artifacts)
+    text = project_markdown(project)
+    reader = MarkdownIt("commonmark", {"html": False}).enable("table")
+    plain_html = f"<!DOCTYPE html><html><body>{reader.render(text)}</body></html>"
+    pdf = project_pdf(project)
+    pages = pdf_pages(pdf)
+
+    print(
+        f"project: {args.artifacts} artifacts, {len(text) / 1000:.1f} kB of Markdown, "
+        f"{len(pdf) / 1000:.0f} kB of PDF, {pages or '?'} pages"
+    )
+    md_runs = args.runs * 10
+    rows = [
+        (
+            "markdown",
+            median_ms(lambda: project_markdown(project), md_runs),
+            median_ms(lambda: reader.render(text), md_runs),
+            MARKDOWN_TARGET_MS,
+            "markdown-it render of the same Markdown",
+        ),
+        (
+            "pdf",
+            median_ms(lambda: project_pdf(project), args.runs),
+            median_ms(lambda: HTML(string=plain_html).write_pdf(), args.runs),
+            PDF_TARGET_MS,
+            "WeasyPrint of plain unstyled HTML",
+        ),
+    ]
+
+    print()
+    header = ("stage", "median", "baseline", "ratio", "target", "result", "baseline is")
+    print("{:<9} {:>10} {:>10} {:>6} {:>11}  {:<6}  {}".format(*header))
+    results: dict[str, Any] = {}
+    for name, ms, base, target, what in rows:
+        verdict = "PASS" if ms <= target else "MISS"
+        print(
+            f"{name:<9} {ms:>7.1f} ms {base:>7.1f} ms {ms / base:>6.2f} "
+            f"{f'<= {target:g} ms':>11}  {verdict:<6}  {what}"
+        )
+        results[name] = {
+            "median_ms": round(ms, 2),
+            "baseline_ms": round(base, 2),
+            "ratio": round(ms / base, 3),
+            "target_ms": target,
+            "pass": ms <= target,
+            "baseline": what,
+        }
+    print(f"\n(median of {md_runs} Markdown and {args.runs} PDF runs, after a warm-up run each)")
+
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "weasyprint": weasyprint_version,
+        },
+        "artifacts": args.artifacts,
+        "markdown_chars": len(text),
+        "pdf_bytes": len(pdf),
+        "pdf_pages": pages,
+        "results": results,
+    }
+    args.output.write_text(json.dumps(record, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""Smart-populate: a starting input for the next iteration of an artifact.
+
+Three modes (seed 000): ``edit_inputs`` hands back the artifact's own inputs;
+``continue_from_results`` asks the model to turn the output into a richer input;
+``merge_enhance`` asks it to combine inputs and output. The AI modes are jobs like any
+generation (budget, provider resolution, audit rows, repair loop) whose result is a
+*proposal* validated against the tool's input model; nothing is saved. Generating from
+a proposal creates a child artifact (``parent_id`` + the mode's derivation). Nothing
+here is tool-specific: the tool's input model is the output schema of the call.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import uuid
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from atelier.ai.generation import generator_for, prepare_call
+from atelier.ai.providers.base import Message
+from atelier.ai.runtime import AIRuntime
+from atelier.ai.tools import Tool
+from atelier.artifacts.models import Derivation
+from atelier.jobs.runner import JobControl, JobFailed
+
+JOB_KIND = "smart_populate"
+PROMPT_FILE = Path(__file__).parent / "prompts" / "smart_populate.j2"
+PROMPT_VERSION = "1"
+# Outputs are embedded in the prompt; a bound keeps a huge artifact from blowing the
+# model's context.
+MAX_EMBEDDED_CHARS = 12_000
+
+
+class Mode(enum.StrEnum):
+    EDIT_INPUTS = "edit_inputs"
+    CONTINUE_FROM_RESULTS = "continue_from_results"
+    MERGE_ENHANCE = "merge_enhance"
+
+    @property
+    def derivation(self) -> Derivation:
+        return {
+            Mode.EDIT_INPUTS: Derivation.EDITED_INPUTS,
+            Mode.CONTINUE_FROM_RESULTS: Derivation.CONTINUED,
+            Mode.MERGE_ENHANCE: Derivation.MERGED,
+        }[self]
+
+    @property
+    def uses_ai(self) -> bool:
+        return self is not Mode.EDIT_INPUTS
+
+    @property
+    def explanation(self) -> str:
+        return {
+            Mode.EDIT_INPUTS: "Load the original inputs into the form, unchanged.",
+            Mode.CONTINUE_FROM_RESULTS: "AI turns the results into a richer starting input.",
+            Mode.MERGE_ENHANCE: "AI combines the original inputs and the results into the "
+            "best starting input.",
+        }[self]
+
+
+def prompt_name(mode: Mode) -> str:
+    return f"smart_populate.{mode.value}@{PROMPT_VERSION}"
+
+
+@cache
+def _template() -> jinja2.Template:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(PROMPT_FILE.parent),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # prompts are plain text
+    )
+    return environment.get_template(PROMPT_FILE.name)
+
+
+def _embedded(data: Any) -> str:
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return text if len(text) <= MAX_EMBEDDED_CHARS else text[:MAX_EMBEDDED_CHARS] + "\n…"
+
+
+def render(
+    tool: Tool, mode: Mode, *, inputs: dict[str, Any], output: dict[str, Any]
+) -> list[Message]:
+    template = _template()
+    variables = {
+        "tool": tool,
+        "mode": mode.value,
+        "input_schema_json": json.dumps(tool.input_model.model_json_schema(), indent=2),
+        "input_json": _embedded(inputs),
+        "output_json": _embedded(output),
+    }
+    messages = []
+    for role in ("system", "user"):
+        block = template.blocks[role]
+        text = "".join(block(template.new_context(variables))).strip()
+        messages.append(Message(role=role, content=text))
+    return messages
+
+
+def _mode_of(payload: dict[str, Any]) -> Mode:
+    try:
+        return Mode(str(payload.get("mode")))
+    except ValueError:
+        mode = payload.get("mode")
+        raise JobFailed("invalid_mode", f"unknown smart-populate mode {mode!r}") from None
+
+
+async def run_smart_populate_job(
+    runtime: AIRuntime, job_id: uuid.UUID, control: JobControl
+) -> dict[str, Any]:
+    """The job handler for kind "smart_populate": a proposal, in the job's result."""
+    prepared = await prepare_call(
+        runtime,
+        job_id,
+        control,
+        prompt_template=lambda _tool, payload: prompt_name(_mode_of(payload)),
+        # The old inputs may no longer fit the tool (it changed): the model fixes them.
+        validate_inputs=False,
+    )
+    mode = _mode_of(prepared.payload)
+    if prepared.output_data is None:
+        raise JobFailed("no_output", "the artifact has no output to start from")
+    tool = prepared.tool
+    messages = render(tool, mode, inputs=prepared.inputs, output=prepared.output_data)
+    proposal, generation_id = await generator_for(runtime, prepared).structured(
+        messages=messages,
+        output_model=tool.input_model,
+        control=control,
+        schema=tool.input_model.model_json_schema(),
+    )
+    return {
+        "mode": mode.value,
+        "derivation": mode.derivation.value,
+        "artifact_id": str(prepared.artifact_id),
+        "proposal": proposal.model_dump(mode="json"),
+        "ai_generation_id": str(generation_id),
+    }

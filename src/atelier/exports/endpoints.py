@@ -1,0 +1,65 @@
+"""Downloads: an artifact or a whole project as Markdown, PDF or JSON."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from atelier.ai.deps import Runtime
+from atelier.artifacts.access import ArtifactRead
+from atelier.core.deps import DB
+from atelier.exports import service
+from atelier.exports.service import ExportFormat, Rendered
+from atelier.projects.access import ProjectRead
+from atelier.projects.models import Project
+
+artifact_export_router = APIRouter()
+project_export_router = APIRouter(prefix="/projects", tags=["exports"])
+
+FormatQuery = Annotated[
+    ExportFormat, Query(description="md (Markdown), pdf, or json (the data itself)")
+]
+_DOWNLOAD: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/markdown": {}, "application/pdf": {}, "application/json": {}},
+        "description": "the file, as an attachment",
+    }
+}
+
+
+def _download(rendered: Rendered) -> Response:
+    return Response(
+        content=rendered.content,
+        media_type=rendered.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{rendered.filename}"'},
+    )
+
+
+@artifact_export_router.get("/{artifact_id}/export", response_class=Response, responses=_DOWNLOAD)
+async def export_artifact(
+    access: ArtifactRead, session: DB, runtime: Runtime, format: FormatQuery = ExportFormat.MD
+) -> Response:
+    """The artifact's active output rendered as a document (tables and lists), with its
+    inputs; ``json`` is the artifact as the API returns it."""
+    artifact = access.artifact
+    document = await service.artifact_document(session, artifact=artifact, tools=runtime.tools)
+    project = await session.get(Project, artifact.project_id)
+    as_json = service.artifact_json(artifact, access.active_version)
+    rendered = await service.render_artifact(
+        document,
+        project_name=project.name if project else "",
+        format=format,
+        as_json=as_json,
+    )
+    return _download(rendered)
+
+
+@project_export_router.get("/{project_id}/export", response_class=Response, responses=_DOWNLOAD)
+async def export_project(
+    access: ProjectRead, session: DB, runtime: Runtime, format: FormatQuery = ExportFormat.MD
+) -> Response:
+    """All the project's artifacts in one document, grouped by phase (discover, define,
+    develop, deliver): a title page, a table of contents, one section per artifact."""
+    document = await service.project_document(session, project=access.project, tools=runtime.tools)
+    return _download(await service.render_project(document, format=format))
