@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     local_model: str = "qwen2.5-coder-0.5b-instruct"
     local_threads: int | None = None
     ai_timeout_seconds: float = Field(default=180.0, gt=0)
+    # The embedded model decodes on the CPU: a large schema takes minutes on 2 cores.
+    local_timeout_seconds: float = Field(default=900.0, gt=0)
     # Calls per generation: the first answer plus repairs after schema errors.
     generation_max_attempts: int = Field(default=3, ge=1, le=10)
     # Transport retries per call on 429, 5xx and connection errors.

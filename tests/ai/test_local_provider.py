@@ -28,6 +28,7 @@ from atelier.ai.providers.base import (
 from atelier.ai.providers.local import (
     LocalProvider,
     generate_direct,
+    grammar_schema,
     load_direct,
     local_provider,
 )
@@ -106,11 +107,14 @@ async def test_timeout_stops_generation(provider: LocalProvider) -> None:
         await asyncio.sleep(0.25)
 
     started = time.monotonic()
-    with pytest.raises(ProviderTimeout):
+    with pytest.raises(ProviderTimeout) as timed_out:
         await provider.generate(STORY, on_text=slow_reader)
     # Stopped at the deadline, mid-answer (the whole story would take 50 s here).
     assert time.monotonic() - started < 2.0 + 1.0
     assert chunks
+    # Not worth retrying: the same machine would run out of time again.
+    assert timed_out.value.retryable is False
+    assert "ATELIER_LOCAL_TIMEOUT_SECONDS" in timed_out.value.message
 
     # The model is free again and answers normally.
     result = await provider.generate(post_request())
@@ -139,3 +143,23 @@ def test_direct_call_for_benchmarks(tiny_model: Path) -> None:
     result = generate_direct(llama, MESSAGES, Post.model_json_schema(), max_tokens=256)
     Post.model_validate_json(result.text)
     assert result.prompt_tokens > 10 and result.output_tokens > 5 and result.seconds > 0
+
+
+def test_grammar_bounds_are_clamped_for_small_models() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "text": {"type": "string", "minLength": 1, "maxLength": 1000},
+            "items": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 12,
+                "items": {"type": "string", "maxLength": 200},
+            },
+        },
+    }
+    clamped = grammar_schema(schema)
+    assert clamped["properties"]["text"] == {"type": "string", "minLength": 1, "maxLength": 400}
+    items = clamped["properties"]["items"]
+    assert (items["minItems"], items["maxItems"], items["items"]["maxLength"]) == (1, 6, 200)
+    assert schema["properties"]["text"]["maxLength"] == 1000  # the original is untouched

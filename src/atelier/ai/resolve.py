@@ -89,7 +89,7 @@ def local_settings(settings: Settings, *, model: str | None = None) -> ProviderS
         default_model=name,
         model_path=str(path),
         threads=settings.local_threads,
-        timeout=settings.ai_timeout_seconds,
+        timeout=settings.local_timeout_seconds,
     )
 
 

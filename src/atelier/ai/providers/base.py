@@ -66,8 +66,10 @@ class ProviderError(Exception):
 
 
 class ProviderTimeout(ProviderError):
-    def __init__(self, message: str = "the AI provider did not answer in time") -> None:
-        super().__init__(message, retryable=True, code="timeout")
+    def __init__(
+        self, message: str = "the AI provider did not answer in time", *, retryable: bool = True
+    ) -> None:
+        super().__init__(message, retryable=retryable, code="timeout")
 
 
 class ProviderAuthError(ProviderError):

@@ -217,9 +217,12 @@ class LocalProvider:
 
             run = self._stream(llama, request, grammar, emit, deadline, stop)
         if run.timed_out:
+            # Not retried: the same model on the same machine would run out of time again.
             raise ProviderTimeout(
                 f"the local model did not finish within {request.timeout:g}s "
-                f"({run.output_tokens} tokens generated)"
+                f"({run.output_tokens} tokens generated); raise ATELIER_LOCAL_TIMEOUT_SECONDS "
+                "or use a hosted provider for large outputs",
+                retryable=False,
             )
         if stop.is_set():
             raise ProviderError("generation cancelled", code="cancelled")
@@ -338,8 +341,11 @@ def _messages(messages: list[Message]) -> list[dict[str, str]]:
 # llama.cpp spells a length bound out as that many nested optional rules: {1,4000}
 # characters crashed it (a segfault, seen here) while 1000 was fine. Larger bounds are
 # clamped, not dropped: an unbounded string lets a small model ramble until max_tokens.
-GRAMMAR_MAX_LENGTH = 1000
-GRAMMAR_MAX_ITEMS = 16
+# Tighter still for the small CPU models this runs: a 0.5B model filled a 1000-character
+# field with one phrase repeated, and a canvas of 12-item lists took longer than any
+# sensible timeout. Answers stay valid (the tools' limits are upper bounds).
+GRAMMAR_MAX_LENGTH = 400
+GRAMMAR_MAX_ITEMS = 6
 _CLAMPS = {
     "maxLength": GRAMMAR_MAX_LENGTH,
     "minLength": GRAMMAR_MAX_LENGTH,
