@@ -109,8 +109,9 @@ async def test_timeout_stops_generation(provider: LocalProvider) -> None:
     started = time.monotonic()
     with pytest.raises(ProviderTimeout) as timed_out:
         await provider.generate(STORY, on_text=slow_reader)
-    # Stopped at the deadline, mid-answer (the whole story would take 50 s here).
-    assert time.monotonic() - started < 2.0 + 1.0
+    # Stopped at the deadline, mid-answer: the whole story takes about 50 s here. The
+    # bound is loose on purpose (a busy machine delays the stop by seconds, not minutes).
+    assert time.monotonic() - started < 2.0 + 15.0
     assert chunks
     # Not worth retrying: the same machine would run out of time again.
     assert timed_out.value.retryable is False
