@@ -71,7 +71,7 @@ would.
    ``create_chat_completion`` on a ``Llama`` loaded by ``load_direct`` with the same
    parameters) with the same messages, schema, max_tokens (4096) and temperature (0.2).
    Both use ``--local-threads`` threads (default: the CPU count, LocalProvider's
-   default), a 4096-token context, no transport retries (a timeout is reported, not
+   default), an 8192-token context, no transport retries (a timeout is reported, not
    retried). A short decode probe first: below 2 tokens/s (llama.cpp threads that do
    not all get a core, e.g. on a machine busy with other work, slow down many times
    over) the part is skipped with a message rather than run for an hour. One warm-up

@@ -67,7 +67,9 @@ class Tool:
         """The schema as the prompts embed it, serialised once per tool."""
         text = _schema_texts.get(cls)
         if text is None:
-            text = _schema_texts[cls] = json.dumps(cls.output_schema(), indent=2)
+            # One line: indentation costs tokens, and a small local model's context
+            # must hold the schema, the inputs and the whole answer.
+            text = _schema_texts[cls] = json.dumps(cls.output_schema(), ensure_ascii=False)
         return text
 
     async def context(self, ctx: ToolContext) -> dict[str, Any]:

@@ -102,7 +102,8 @@ class ProviderSettings:
     # Local model: a path to a GGUF file; thread count; context length.
     model_path: str | None = None
     threads: int | None = None
-    context_length: int = 4096
+    # Schema + inputs + the whole answer must fit: large canvases need more than 4096.
+    context_length: int = 8192
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # keep keys out of logs and tracebacks

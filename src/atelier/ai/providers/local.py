@@ -55,7 +55,7 @@ def local_provider(settings: ProviderSettings) -> Provider:
 
 
 def shared_provider(
-    path: Path, *, threads: int | None = None, context_length: int = 4096
+    path: Path, *, threads: int | None = None, context_length: int = 8192
 ) -> LocalProvider:
     n_threads = threads or default_threads()
     key = (path.resolve(), context_length, n_threads)
@@ -399,7 +399,7 @@ class DirectResult:
     seconds: float
 
 
-def load_direct(path: Path, *, context_length: int = 4096, threads: int | None = None) -> Any:
+def load_direct(path: Path, *, context_length: int = 8192, threads: int | None = None) -> Any:
     """A fresh llama_cpp.Llama with the parameters LocalProvider uses."""
     from llama_cpp import Llama
 
