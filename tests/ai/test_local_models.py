@@ -265,4 +265,4 @@ def test_providers_are_shared_per_model_file(tmp_path: Path) -> None:
     assert isinstance(provider, LocalProvider)
     assert provider.default_model == "shared"
     assert local_provider(settings) is provider
-    assert local_provider(dataclasses.replace(settings, context_length=8192)) is not provider
+    assert local_provider(dataclasses.replace(settings, context_length=16384)) is not provider
