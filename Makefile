@@ -65,6 +65,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/crud.py
 	$(BIN)/python bench/generation.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/sdp.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

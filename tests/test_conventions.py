@@ -202,6 +202,10 @@ MALFORMED = {
     "version": ["abc", "0", "-1", "1.5", str(2**31)],
     "provider_id": ["not-a-uuid"],
     "job_id": ["not-a-uuid", "1"],
+    "number": ["abc", "0", "-1", "1.5"],
+    "export_id": ["not-a-uuid"],
+    "template_id": ["not-a-uuid"],
+    "token_id": ["not-a-uuid"],
 }
 # Path parameters that are names, not ids: a wrong one is simply not found.
 NOT_IDS = {"tool_key"}
@@ -232,6 +236,11 @@ async def test_malformed_path_ids_are_404_invalid_id_on_every_route(api: Api, ap
         "provider_id": provider["id"],
         "job_id": job_id,
         "tool_key": "brief",
+        "number": "1",
+        # Well-formed ids of nothing: only the malformed parameter may be the problem.
+        "export_id": str(uuid.uuid4()),
+        "template_id": str(uuid.uuid4()),
+        "token_id": str(uuid.uuid4()),
     }
     checked = 0
     for path, ops in app.openapi()["paths"].items():

@@ -66,6 +66,9 @@ class World:
     provider_id: str
     job_id: str
     brief_id: str
+    export_id: str = ""
+    template_id: str = ""
+    token_id: str = ""
 
     @property
     def a_ids(self) -> list[str]:
@@ -77,6 +80,9 @@ class World:
             self.key_id,
             self.provider_id,
             self.job_id,
+            self.export_id,
+            self.template_id,
+            *([self.token_id] if self.token_id else []),
         ]
 
 
@@ -103,9 +109,11 @@ async def build_world(api: Api) -> World:
     )
     assert r.status_code == 201, r.text
     job_id, brief_id = r.json()["job"]["id"], r.json()["id"]
+    sdp = await _sdp_objects(api, a)
     r = await api.client.post(f"{API}/api-keys", json={"label": "ci"}, headers=a.headers)
     assert r.status_code == 201, r.text
     return World(
+        **sdp,
         a=a,
         b=b,
         org=org,
@@ -118,6 +126,30 @@ async def build_world(api: Api) -> World:
         job_id=job_id,
         brief_id=brief_id,
     )
+
+
+async def _sdp_objects(api: Api, a: Account) -> dict[str, str]:
+    """A's software design project's export, a template saved from it, an MCP token."""
+    sdp = await api.project(a, name="Alice design", pack="sdp")
+    r = await api.client.patch(
+        f"{API}/projects/{sdp['id']}/stages/1",
+        json={"user_input": "Alice's secret product"},
+        headers=a.headers,
+    )
+    assert r.status_code == 200, r.text
+    r = await api.client.post(f"{API}/projects/{sdp['id']}/exports", headers=a.headers)
+    assert r.status_code == 201, r.text
+    export_id = r.json()["id"]
+    r = await api.client.post(
+        f"{API}/projects/{sdp['id']}/save-as-template", json={"name": "Alice's"}, headers=a.headers
+    )
+    assert r.status_code == 201, r.text
+    template_id = r.json()["id"]
+    r = await api.client.post(
+        f"{API}/projects/{sdp['id']}/mcp-tokens", json={"label": "agent"}, headers=a.headers
+    )
+    token_id = r.json()["id"] if r.status_code == 201 else ""
+    return {"export_id": export_id, "template_id": template_id, "token_id": token_id}
 
 
 # --- request bodies from the OpenAPI document -------------------------------------------
@@ -203,6 +235,10 @@ def substitutions(world: World, artifact_id: str, version: int) -> dict[str, str
         "provider_id": world.provider_id,
         "job_id": world.job_id,
         "tool_key": "brief",
+        "number": "1",
+        "export_id": world.export_id,
+        "template_id": world.template_id,
+        "token_id": world.token_id or str(uuid.uuid4()),
     }
 
 
@@ -404,7 +440,8 @@ async def test_ids_in_request_bodies_cannot_reach_another_users_objects(api: Api
     )
     assert [m["user_id"] for m in r.json()["items"]] == [world.a.id]
     r = await api.client.get(f"{API}/projects", headers=world.a.headers)
-    assert [p["id"] for p in r.json()["items"]] == [world.project["id"]]
+    assert world.project["id"] in [p["id"] for p in r.json()["items"]]
+    assert len(r.json()["items"]) == 2  # the plan and the design project: nothing planted
 
 
 async def test_walker_refuses_an_unknown_path_parameter(api: Api) -> None:

@@ -29,12 +29,18 @@ from atelier.core.db import make_engine, make_sessionmaker
 from atelier.core.handlers import install_error_handlers
 from atelier.core.limits import BodySizeLimit
 from atelier.core.logging import configure_logging
+from atelier.core.storage import LocalStorage
 from atelier.exports.endpoints import artifact_export_router, project_export_router
+from atelier.exports.package_endpoints import router as packages_router
 from atelier.jobs.dispatch import ProcrastinateDispatch
 from atelier.jobs.endpoints import router as jobs_router
 from atelier.jobs.events import EventBus
 from atelier.jobs.runner import JobControl, JobRunner
+from atelier.mcp import server as mcp_server
+from atelier.mcp.endpoints import router as mcp_tokens_router
 from atelier.projects.endpoints import router as projects_router
+from atelier.projects.stage_endpoints import router as stages_router
+from atelier.projects.template_endpoints import router as templates_router
 
 API_PREFIX = "/api/v1"
 
@@ -45,7 +51,12 @@ def include_api(app: FastAPI) -> None:
     for router in (
         accounts_router,
         organizations_router,
+        # Before projects_router: "/projects/import" is not a project id.
+        packages_router,
         projects_router,
+        stages_router,
+        templates_router,
+        mcp_tokens_router,
         project_artifacts_router,
         providers_router,
         tools_router,
@@ -122,7 +133,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if runner is not None:
             await runner.start()
         try:
-            yield
+            async with mcp_server.running(app):
+                yield
         finally:
             if runner is not None:
                 await runner.stop()
@@ -139,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.auth_cache = AuthCache(ttl=settings.auth_cache_seconds)
+    app.state.storage = LocalStorage(settings.resolved_storage_dir)
     app.state.ai = build_runtime(settings, app.state.sessionmaker)
     app.state.events = EventBus(app.state.sessionmaker)
     app.state.jobs = (
@@ -147,8 +160,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else None
     )
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        per_path={"/api/v1/projects/import": settings.max_import_bytes},
+    )
     include_api(app)
+    mcp_server.mount(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -205,6 +205,26 @@ def export(
     raise typer.Exit(code)
 
 
+@app.command("mcp")
+def mcp_stdio(
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ATELIER_MCP_TOKEN",
+            help="an MCP token of the project (POST /api/v1/projects/{id}/mcp-tokens)",
+        ),
+    ] = None,
+) -> None:
+    """Serve one project's design package to an MCP client over stdin/stdout, e.g.
+    `claude mcp add atelier -- atelier mcp --token TOKEN`."""
+    from atelier.mcp.server import serve_stdio
+
+    if not token:
+        raise typer.BadParameter("give --token or set ATELIER_MCP_TOKEN", param_hint="--token")
+    with contextlib.suppress(KeyboardInterrupt):
+        raise typer.Exit(asyncio.run(serve_stdio(get_settings(), token)))
+
+
 @app.command("worker")
 def worker() -> None:
     """Run background jobs (generations) outside the server; start any number of them.

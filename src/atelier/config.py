@@ -30,6 +30,12 @@ class Settings(BaseSettings):
 
     session_ttl_hours: int = Field(default=24 * 14, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Software design packages: the largest zip `POST /projects/import` accepts, and how
+    # much it may hold once unpacked (a zip bomb stops there).
+    max_import_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    max_import_unpacked_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    # Files the app keeps (export packages); default: <data_dir>/storage.
+    storage_dir: Path | None = None
     page_size_default: int = Field(default=50, ge=1, le=500)
     page_size_max: int = Field(default=200, ge=1, le=1000)
     # Postponing "last used" writes keeps authenticated reads read-only.
@@ -90,6 +96,10 @@ class Settings(BaseSettings):
         if self.encryption_keys is not None:
             return parse_key_spec(self.encryption_keys.get_secret_value())
         return [("k0", self.secret_key.get_secret_value())]
+
+    @property
+    def resolved_storage_dir(self) -> Path:
+        return self.storage_dir or self.data_dir / "storage"
 
     @property
     def resolved_database_url(self) -> str:

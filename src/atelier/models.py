@@ -12,7 +12,9 @@ from atelier.accounts.models import (
 from atelier.ai.models import AIGeneration, AIProviderConfig
 from atelier.artifacts.models import Artifact, ArtifactVersion
 from atelier.core.db import Base
+from atelier.exports.models import ExportPackage
 from atelier.jobs.models import Job, JobEvent
+from atelier.mcp.models import MCPToken
 from atelier.projects.models import Project, Stage, Template
 
 __all__ = [
@@ -22,8 +24,10 @@ __all__ = [
     "Artifact",
     "ArtifactVersion",
     "Base",
+    "ExportPackage",
     "Job",
     "JobEvent",
+    "MCPToken",
     "Membership",
     "Organization",
     "Project",

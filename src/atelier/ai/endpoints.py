@@ -27,7 +27,7 @@ from atelier.ai.usage import usage_summary
 from atelier.artifacts.access import ArtifactWrite
 from atelier.core.db import utcnow
 from atelier.core.deps import DB, Paging
-from atelier.core.errors import NotFound, field_error
+from atelier.core.errors import Conflict, NotFound, field_error
 from atelier.core.pagination import Page, next_cursor, paginate_query
 from atelier.jobs.schemas import JobOut
 from atelier.projects.access import load_project, visible_to
@@ -142,6 +142,13 @@ async def generate(
     body: GenerateIn | None = None,
 ) -> JobOut:
     artifact = access.artifact
+    if artifact.stage_id is not None:
+        # The stage's lifecycle decides when it may generate.
+        raise Conflict(
+            "this artifact is a pipeline stage's output: generate it with "
+            "POST /api/v1/projects/{project_id}/stages/{number}/generate",
+            code="use_stage_endpoint",
+        )
     body = body or GenerateIn()
     if body.input_data is not None:
         tool = service.tool_for(runtime, artifact.type, field="type")

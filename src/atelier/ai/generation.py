@@ -454,6 +454,10 @@ async def run_generation_job(
         control=control,
         schema=tool.output_schema(),
     )
+    try:
+        content = tool.stored_output(output, prepared.context).model_dump_json()
+    except ValueError as error:  # e.g. what a compiling tool builds on is gone
+        raise JobFailed("compile_failed", str(error)[:1000]) from None
     async with session_scope(runtime.maker) as session:
         artifact_now = await session.get(Artifact, prepared.artifact_id)
         if artifact_now is None or artifact_now.deleted_at is not None:
@@ -462,7 +466,7 @@ async def run_generation_job(
             version = await add_version(
                 session,
                 artifact=artifact_now,
-                content=output.model_dump_json(),
+                content=content,
                 generated_by=GeneratedBy.AI,
                 created_by_id=prepared.user_id,
                 ai_generation_id=generation_id,

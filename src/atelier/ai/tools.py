@@ -57,6 +57,11 @@ class Tool:
             schema = _schemas[cls] = cls.output_model.model_json_schema()
         return schema
 
+    def stored_output(self, output: BaseModel, context: dict[str, Any]) -> BaseModel:
+        """What the new version holds: the answer itself, unless the tool compiles it into
+        something else (e.g. SQL compiled from the data model plus the proposed indexes)."""
+        return output
+
     def render_markdown(self, output: dict[str, Any]) -> str | None:
         """Markdown for an output, for exports; None lets the generic schema-driven renderer
         (atelier.exports.markdown) do it. Override only when a tool needs a special layout."""

@@ -35,6 +35,8 @@ class VersionFormat(enum.StrEnum):
 class GeneratedBy(enum.StrEnum):
     AI = "ai"
     HUMAN = "human"
+    # Compiled deterministically from other outputs (e.g. SQL from the data model).
+    SYSTEM = "system"
 
 
 class Artifact(IdMixin, TimestampMixin, SoftDeleteMixin, Base):

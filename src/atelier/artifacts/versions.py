@@ -159,7 +159,16 @@ async def add_version(
     )
     if format == VersionFormat.JSON:
         artifact.output_data = orjson.loads(content)
+    await _stage_follows(session, artifact)
     return version
+
+
+async def _stage_follows(session: AsyncSession, artifact: Artifact) -> None:
+    """A stage's artifact: its stage goes to review (or refuses, e.g. when locked)."""
+    if artifact.stage_id is not None:
+        from atelier.projects.pipeline import output_changed  # the pipeline builds on this
+
+        await output_changed(session, artifact)
 
 
 async def activate_version(
@@ -181,6 +190,7 @@ async def activate_version(
     if version.format == VersionFormat.JSON:
         artifact.output_data = orjson.loads(version.content)
     await session.flush()
+    await _stage_follows(session, artifact)
     return version
 
 

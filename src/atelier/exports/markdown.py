@@ -570,6 +570,14 @@ def artifact_markdown(a: ExportArtifact, *, level: int = 1) -> str:
     return out.text()
 
 
+def output_markdown(title: str, output: dict[str, Any], schema: Schema) -> str:
+    """A bare output as a document: ``title`` as the level-1 heading, then its fields."""
+    out = _Writer(Slugger())
+    out.heading(1, title)
+    out.fields(output, resolve(schema, schema), schema, 2, 0)
+    return out.text()
+
+
 def _phase_groups(artifacts: Iterable[ExportArtifact]) -> list[tuple[str, list[ExportArtifact]]]:
     """Artifacts by phase: the double diamond's four in order, other phases by name, then
     those with none. Order within a phase is the caller's."""

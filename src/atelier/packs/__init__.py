@@ -9,7 +9,8 @@ if TYPE_CHECKING:
 
 
 def register_builtin_packs(registry: ToolRegistry) -> None:
-    from atelier.packs import general, strategy
+    from atelier.packs import general, sdp, strategy
 
     general.register(registry)
     strategy.register(registry)
+    sdp.register(registry)

@@ -105,6 +105,12 @@ class Stage(IdMixin, TimestampMixin, Base):
     needs_review: Mapped[bool] = mapped_column(default=False)
     validated_at: Mapped[dt.datetime | None]
     completed_at: Mapped[dt.datetime | None]
+    # The stage's latest generation job. While it is queued or running the stage shows as
+    # "generating"; once it ends, whatever way (even a crash), ``status`` is what remains,
+    # so a stage can never be stuck in "generating".
+    # No foreign key: jobs already point at artifacts and artifacts at stages, and a cycle
+    # of keys would complicate every insert; a job that is gone reads as "not generating".
+    job_id: Mapped[uuid.UUID | None]
 
     __table_args__ = (UniqueConstraint("project_id", "stage_number"),)
 

@@ -24,6 +24,8 @@ class ProjectCreate(InputModel):
     organization_id: uuid.UUID | None = None
     current_stage: Annotated[int, Field(ge=1, le=100)] | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    # Start from a template (GET /api/v1/templates): its pack and stage defaults are used.
+    template_id: uuid.UUID | None = None
 
 
 class ProjectUpdate(InputModel):

@@ -15,6 +15,7 @@ from atelier.core.db import utcnow
 from atelier.core.errors import Conflict, Forbidden, field_error
 from atelier.core.ids import slugify
 from atelier.core.pagination import next_cursor, paginate_query
+from atelier.projects import pipeline
 from atelier.projects.access import Need, ProjectAccess, require, visible_to
 from atelier.projects.models import Pack, Phase, Project, ProjectStatus
 
@@ -59,9 +60,14 @@ async def create_project(
     organization_id: uuid.UUID | None = None,
     current_stage: int | None = None,
     metadata: dict[str, Any] | None = None,
+    template_id: uuid.UUID | None = None,
 ) -> Project:
     if organization_id is not None:
         await _check_org_write(session, user, organization_id)
+    stage_defaults: dict[str, Any] | None = None
+    if template_id is not None:
+        template = await _template_for(session, user, template_id)
+        pack, stage_defaults = template.pack, dict(template.stage_defaults or {})
     project = Project(
         owner_id=user.id,
         organization_id=organization_id,
@@ -73,10 +79,25 @@ async def create_project(
         status=status,
         current_stage=current_stage,
         metadata_=metadata or {},
+        template_id=template_id,
     )
     session.add(project)
     await session.flush()
+    # A pipeline pack's project starts with its stages (the first one active).
+    await pipeline.create_stages(
+        session, project=project, user_id=user.id, stage_defaults=stage_defaults
+    )
     return project
+
+
+async def _template_for(session: AsyncSession, user: Principal, template_id: uuid.UUID) -> Any:
+    from atelier.core.errors import NotFound
+    from atelier.projects.templates import get_template
+
+    try:
+        return await get_template(session, user=user, template_id=template_id)
+    except NotFound:
+        raise field_error("body.template_id", "no such template") from None
 
 
 async def list_projects(
@@ -127,6 +148,12 @@ async def update_project(
         org_id = changes["organization_id"]
         if org_id is not None and org_id != project.organization_id:
             await _check_org_write(session, access.user, org_id)
+    if "current_stage" in changes and pipeline.pipeline_of(project) is not None:
+        raise Conflict(
+            "a pipeline project's current stage moves as its stages are completed "
+            "(POST /projects/{id}/stages/{n}/complete)",
+            code="current_stage_is_derived",
+        )
     for required in ("name", "phase", "status"):
         if required in changes and changes[required] is None:
             raise field_error(f"body.{required}", "may not be null")
