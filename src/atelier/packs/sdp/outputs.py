@@ -113,7 +113,7 @@ class DesignSystem(_Closed):
 Endpoint = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, max_length=200, pattern=r"^(GET|POST|PUT|PATCH|DELETE) /\S*$"
+        strip_whitespace=True, max_length=200, pattern=r"^(GET|POST|PUT|PATCH|DELETE) /[^ ]*$"
     ),
 ]
 
@@ -122,7 +122,7 @@ class Section(_Closed):
     model_config = ConfigDict(title="Section")
 
     name: Line = Field(description="section name, e.g. 'Projects'")
-    route: Annotated[str, StringConstraints(max_length=200, pattern=r"^/\S*$")] = Field(
+    route: Annotated[str, StringConstraints(max_length=200, pattern=r"^/[^ ]*$")] = Field(
         description="its URL in the app, e.g. /projects/:id"
     )
     purpose: Line = Field(description="what a user does here")
