@@ -8,12 +8,20 @@ STAMP := $(VENV)/.installed
 LOCAL_MODEL ?= qwen2.5-coder-0.5b-instruct
 
 # Debian packages the project needs beyond Python: WeasyPrint's Pango and HarfBuzz (PDF
-# exports), a font, and poppler's pdftotext/pdftoppm/pdfinfo (the PDF tests). Extend the
+# exports), a font, poppler's pdftotext/pdftoppm/pdfinfo (the PDF tests) and chromium (the
+# browser tests drive it with Playwright; Playwright cannot download browsers here). Extend the
 # list with `SYSTEM_DEPS += name` lines here, or once: `make system-deps EXTRA_SYSTEM_DEPS=name`.
-SYSTEM_DEPS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils
+SYSTEM_DEPS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core poppler-utils chromium
 SYSTEM_DEPS += $(EXTRA_SYSTEM_DEPS)
 
-.PHONY: run test install system-deps lint typecheck check-migrations bench clean
+# The web UI's one front-end dependency, from the npm registry at a pinned version and
+# checked against its SHA-256 (the file is not committed). Without npm the pages still
+# work; only their htmx enhancements are missing.
+HTMX_VERSION := 2.0.11
+HTMX_SHA256 := d6fdc75f204e6bdefa99b69bf1e6d4ac69b8a364f77929f45c13476b4000f717
+HTMX := src/atelier/web/static/vendor/htmx.min.js
+
+.PHONY: run test install system-deps web-assets lint typecheck check-migrations bench clean
 
 # Installs only what is missing, and only as root with apt-get; otherwise says what to do.
 system-deps:
@@ -36,16 +44,27 @@ $(STAMP): pyproject.toml
 	# .[local] builds llama-cpp-python for the embedded model: ~11 minutes on 2 cores the
 	# first time, then pip's cache makes it quick.
 	$(BIN)/python -m pip install --quiet -e '.[dev,local]'
+	$(MAKE) --no-print-directory web-assets
 	touch $(STAMP)
 
 install: $(STAMP)
 
-run: $(STAMP)
+web-assets: $(HTMX)
+
+$(HTMX):
+	@command -v npm >/dev/null 2>&1 || { echo "web-assets: npm not found; pages run without htmx"; exit 0; }; \
+	tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent htmx.org@$(HTMX_VERSION) >/dev/null \
+	  && tar -xzf htmx.org-$(HTMX_VERSION).tgz package/dist/htmx.min.js) \
+	  && echo "$(HTMX_SHA256)  $$tmp/package/dist/htmx.min.js" | sha256sum -c --quiet \
+	  && mkdir -p $(dir $(HTMX)) && cp $$tmp/package/dist/htmx.min.js $(HTMX); \
+	status=$$?; rm -rf $$tmp; exit $$status
+
+run: $(STAMP) web-assets
 	$(BIN)/atelier db upgrade
 	$(BIN)/atelier models install $(LOCAL_MODEL)
 	$(BIN)/atelier serve
 
-test: $(STAMP)
+test: $(STAMP) web-assets
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -41,6 +41,7 @@ from atelier.mcp.endpoints import router as mcp_tokens_router
 from atelier.projects.endpoints import router as projects_router
 from atelier.projects.stage_endpoints import router as stages_router
 from atelier.projects.template_endpoints import router as templates_router
+from atelier.web.mount import mount_web
 
 API_PREFIX = "/api/v1"
 
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         per_path={"/api/v1/projects/import": settings.max_import_bytes},
     )
     include_api(app)
+    mount_web(app)
     mcp_server.mount(app)
 
     @app.get("/healthz", include_in_schema=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,17 +12,42 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from atelier.accounts.principal import AuthCache, Principal
 from atelier.accounts.service import authenticate
 from atelier.core.deps import DB
-from atelier.core.errors import Unauthorized
+from atelier.core.errors import Forbidden, Unauthorized
 
 _bearer = HTTPBearer(auto_error=False, description="session token (ats_…) or API key (atk_…)")
 
 
+SESSION_COOKIE = "atelier_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def csrf_token(secret: str, session_token: str) -> str:
+    """The CSRF token of a browser session: an HMAC of its session token, so it needs no
+    storage and another site, which cannot read our cookie, cannot compute it."""
+    return hmac.new(secret.encode(), b"csrf:" + session_token.encode(), "sha256").hexdigest()
+
+
 async def bearer_token(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
-    if credentials is None or not credentials.credentials:
-        raise Unauthorized("send 'Authorization: Bearer <token or API key>'")
-    return credentials.credentials
+    if credentials is not None and credentials.credentials:
+        return credentials.credentials
+    # A browser signed in to the web UI: its HttpOnly session cookie, and for anything
+    # that changes state the CSRF token of that session in a header.
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        if request.method not in SAFE_METHODS:
+            secret = request.app.state.settings.secret_key.get_secret_value()
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not hmac.compare_digest(sent, csrf_token(secret, cookie)):
+                raise Forbidden(
+                    "missing or wrong CSRF token: send the page's token in X-CSRF-Token",
+                    code="csrf_failed",
+                )
+        return cookie
+    raise Unauthorized("send 'Authorization: Bearer <token or API key>'")
 
 
 Token = Annotated[str, Depends(bearer_token)]

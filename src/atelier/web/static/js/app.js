@@ -1,0 +1,80 @@
+// Atelier's page script: CSRF for htmx and fetch, JSON API calls, job progress over SSE,
+// copy buttons. No framework; every page works without it where it can.
+(function () {
+  "use strict";
+  const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
+
+  // htmx requests carry the CSRF token like forms do.
+  document.addEventListener("htmx:configRequest", (event) => {
+    event.detail.headers["X-CSRF-Token"] = csrf();
+  });
+
+  // fetch() against the JSON API with the session cookie; errors become exceptions whose
+  // message is the API's own detail.
+  async function api(method, url, body) {
+    const options = { method, headers: { "X-CSRF-Token": csrf(), Accept: "application/json" }, credentials: "same-origin" };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    const response = await fetch(url, options);
+    const text = await response.text();
+    const data = text ? JSON.parse(text) : null;
+    if (!response.ok) {
+      const error = new Error(describe(data) || response.statusText);
+      error.status = response.status; error.data = data;
+      throw error;
+    }
+    return data;
+  }
+
+  function describe(data) {
+    if (!data) return "";
+    if (typeof data.detail === "string") return data.detail;
+    if (Array.isArray(data.detail)) return data.detail.map((e) => `${e.field}: ${e.message}`).join("; ");
+    return data.error || "";
+  }
+
+  // Follow a job's events (SSE); calls onEvent(type, data) and resolves with the final job.
+  function followJob(jobId, onEvent) {
+    return new Promise((resolve) => {
+      const source = new EventSource(`/api/v1/jobs/${jobId}/events`);
+      const finish = async () => {
+        source.close();
+        resolve(await api("GET", `/api/v1/jobs/${jobId}`));
+      };
+      for (const type of ["started", "progress", "attempt_failed", "requeued"]) {
+        source.addEventListener(type, (e) => onEvent(type, JSON.parse(e.data || "{}")));
+      }
+      for (const type of ["succeeded", "failed", "cancelled"]) {
+        source.addEventListener(type, (e) => { onEvent(type, JSON.parse(e.data || "{}")); finish(); });
+      }
+      source.onerror = () => { if (source.readyState === EventSource.CLOSED) finish(); };
+    });
+  }
+
+  // <button data-copy="#selector"> copies that field's value.
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("[data-copy]");
+    if (!button) return;
+    const field = document.querySelector(button.dataset.copy);
+    if (!field) return;
+    try {
+      await navigator.clipboard.writeText(field.value || field.textContent);
+    } catch (_) {
+      field.select?.();
+      document.execCommand?.("copy");
+    }
+    const label = button.textContent;
+    button.textContent = "Copied";
+    setTimeout(() => { button.textContent = label; }, 1500);
+  });
+
+  // <form data-confirm="..."> asks first.
+  document.addEventListener("submit", (event) => {
+    const message = event.target.dataset?.confirm;
+    if (message && !window.confirm(message)) event.preventDefault();
+  });
+
+  window.Atelier = { api, followJob, csrf, describe };
+})();

@@ -1,0 +1,65 @@
+"""Jinja2 for pages: one environment, the globals every page uses, and ``render``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from atelier import __version__
+from atelier.web.session import FORM_COOKIE, page_csrf
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+env = templates.env
+env.globals["version"] = __version__
+
+
+def _when(value: dt.datetime | None) -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _tojson_attr(value: Any) -> Markup:
+    """JSON for a data-* attribute (escaped for HTML by autoescape)."""
+    return Markup.escape(json.dumps(value, ensure_ascii=False))
+
+
+env.filters["when"] = _when
+env.filters["jsonattr"] = _tojson_attr
+
+
+def vendor_available(name: str) -> bool:
+    return (HERE / "static" / "vendor" / name).is_file()
+
+
+env.globals["vendor_available"] = vendor_available
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> HTMLResponse:
+    ctx = {
+        "request": request,
+        "csrf": page_csrf(request),
+        "user": getattr(request.state, "web_user", None),
+        **(context or {}),
+    }
+    response = templates.TemplateResponse(request, name, ctx, status_code=status)
+    form_cookie = getattr(request.state, "new_form_cookie", None)
+    if form_cookie:
+        response.set_cookie(
+            FORM_COOKIE, form_cookie, httponly=True, samesite="lax", secure=_secure(request)
+        )
+    return response
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
