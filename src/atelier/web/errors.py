@@ -26,7 +26,8 @@ def wants_html(request: Request) -> bool:
     path = request.url.path
     if path.startswith(("/api/", "/mcp", "/docs", "/openapi", "/redoc", "/static/")):
         return False
-    return "text/html" in request.headers.get("accept", "") or request.method == "GET"
+    # Browsers ask for HTML; API clients (and curl's */*) keep the JSON errors.
+    return "text/html" in request.headers.get("accept", "")
 
 
 def error_page(request: Request, status: int, detail: str | None = None) -> Response:

@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from atelier.ai.local_models import (
     LocalModelError,
     configured_model,
@@ -41,8 +39,6 @@ from atelier.ai.providers.base import (
     ProviderTimeout,
     TextCallback,
 )
-
-log = structlog.get_logger("atelier.local")
 
 _providers: dict[tuple[Path, int, int], LocalProvider] = {}
 _providers_lock = threading.Lock()
@@ -215,7 +211,8 @@ class LocalProvider:
                     llama, json.dumps(grammar_schema(request.json_schema))
                 )
                 if not exact:
-                    notes["grammar"] = "generic JSON (schema not convertible)"
+                    # The call's notes say so (no log line from this worker thread).
+                    notes["grammar"] = "generic JSON (schema not convertible or not parsed)"
 
             def emit(delta: str) -> None:
                 if on_text is not None:
@@ -401,8 +398,6 @@ def _checked_grammar(llama: Any, schema_json: str) -> tuple[Any, bool]:
     ok = _parsed.get(schema_json)
     if ok is None:
         ok = _parsed[schema_json] = grammar_parses(llama, grammar._grammar)
-        if not ok:
-            log.warning("grammar_not_parsed", detail="falling back to generic JSON")
     if ok:
         return grammar, True
     from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar

@@ -53,7 +53,7 @@ def _scalar(value: Any) -> str:
         return str(value)
     text = str(value)
     if (
-        _PLAIN.match(text)
+        _PLAIN.fullmatch(text)
         and text.lower() not in _RESERVED
         and _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == _STR
     ):
