@@ -18,6 +18,9 @@ MESSAGES = {
     403: ("Not allowed", "Your role in this project's organization does not allow this."),
     404: ("Not found", "There is nothing here, or it belongs to someone else."),
     405: ("Not allowed", "This page does not take that kind of request."),
+    402: ("Budget used up", "This month's AI budget is spent; it resets next month."),
+    409: ("Not possible right now", "The request conflicts with the current state."),
+    422: ("Please check the input", "Some of what was sent is not valid."),
     500: ("Something went wrong", "It is on our side and has been logged. Please try again."),
 }
 
@@ -44,8 +47,13 @@ def install_web_error_handlers(app: FastAPI) -> None:
     """Wrap the JSON handlers: pages get HTML, everything else what it got before."""
 
     async def atelier_error(request: Request, exc: Exception) -> Any:
-        if wants_html(request) and isinstance(exc, AtelierError) and exc.status_code in (403, 404):
-            return error_page(request, exc.status_code)
+        if wants_html(request) and isinstance(exc, AtelierError):
+            if exc.status_code in (403, 404):
+                return error_page(request, exc.status_code)
+            # Anything else a page did not handle itself (409, 402, 422…): its message,
+            # which the API writes for people, on a page rather than as JSON.
+            detail = exc.detail if isinstance(exc.detail, str) else None
+            return error_page(request, exc.status_code, detail)
         return await handlers._atelier_error(request, exc)
 
     async def validation_error(request: Request, exc: Exception) -> Any:

@@ -1,7 +1,507 @@
-"""Pages of the web UI: sdp (being built)."""
+"""Pages of the web UI: the software design pipeline (pack ``sdp``).
+
+* the project overview (``project_page``, called by the projects area for an sdp
+  project's ``/projects/{id}``; also served at ``/sdp/{id}``): the nine stages as a
+  progress rail, the validation status, the ER diagram, links to exports and MCP;
+* a stage, ``/projects/{id}/stages/{n}``: input, generation with live progress, review,
+  completion, the files the output becomes, versions, a hand edit;
+* the cross-reference report, ``/projects/{id}/validation``;
+* exports, ``/projects/{id}/exports``; MCP tokens, ``/projects/{id}/mcp``.
+
+Pages read through the services. Stage actions and MCP token creation are the page
+script calling the JSON API (so every lifecycle rule of the API holds, and a raw token
+only ever lives in the page that asked for it); creating an export and revoking a token
+are plain form posts (CSRF-checked, then a redirect with a ``?msg=`` code naming a fixed
+notice).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import functools
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atelier.accounts.principal import Principal
+from atelier.artifacts import versions
+from atelier.core.db import utcnow
+from atelier.core.deps import DB
+from atelier.core.errors import NotFound
+from atelier.core.storage import Storage
+from atelier.exports import packages
+from atelier.exports.models import ExportPackage, PackageFormat
+from atelier.mcp import tokens
+from atelier.mcp.models import MCPToken
+from atelier.packs.sdp import service as sdp
+from atelier.packs.sdp.crossref import ValidationMessage, ValidationReport
+from atelier.packs.sdp.datamodel import DataModel
+from atelier.packs.sdp.package import (
+    DATA_FILES,
+    STORED_MODELS,
+    ProjectSnapshot,
+    build_package,
+    snapshot_files,
+    stored,
+)
+from atelier.packs.sdp.stages import STAGES, StageSpec
+from atelier.projects import pipeline
+from atelier.projects.access import Need, ProjectAccess, load_project
+from atelier.projects.pipeline import StageState
+from atelier.web.er_diagram import render_svg
+from atelier.web.session import WebUser, csrf_ok
+from atelier.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+
+FormText = Annotated[str, Form()]
+
+# ?msg= codes → the notice shown after a redirect (never text from the URL itself).
+NOTICES: dict[str, tuple[str, str]] = {
+    "generated": ("ok", "New output ready: review it below, then complete the stage."),
+    "compiled": ("ok", "Compiled: the new output is below."),
+    "completed": ("ok", "Stage complete."),
+    "edited": ("ok", "Your edit is saved as a new version."),
+    "activated": ("ok", "That version is the stage's output now."),
+    "exported": ("ok", "Package exported."),
+    "revoked": ("ok", "Token revoked: clients using it can no longer connect."),
+    "expired": ("error", "The form expired. Please try again."),
+}
+
+FOLDER_STAGE = {spec.folder: spec for spec in STAGES}
+COMPILED = {"database", "export"}  # answered at once (the database may also ask the AI)
+DATA_FILE_PATHS = set(DATA_FILES.values())
+
+RULES: dict[str, str] = {
+    "missing_stage": "A stage has no output yet",
+    "missing_input": "A check could not run",
+    "relationship_entity": "Relationships must join entities",
+    "foreign_key_field": "Foreign keys must be fields",
+    "entity_table": "Every entity needs a table",
+    "table_entity": "Every table needs an entity",
+    "api_entity": "Endpoints must serve entities",
+    "api_field": "API fields must exist in the data model",
+    "api_path_param": "Path parameters must be fields",
+    "openapi_valid": "The OpenAPI document must be valid",
+    "section_endpoint": "Sections must call real endpoints",
+}
+
+
+def notice(msg: str | None) -> dict[str, str] | None:
+    if msg and msg in NOTICES:
+        kind, text = NOTICES[msg]
+        return {"kind": kind, "text": text}
+    return None
+
+
+def _back(path: str, msg: str) -> Response:
+    return RedirectResponse(f"{path}?msg={msg}", status_code=303)
+
+
+async def _load(
+    session: AsyncSession, user: Principal, project_id: uuid.UUID, need: Need = Need.READ
+) -> ProjectAccess:
+    """The project if this user may see it and it has a pipeline; a 404 page otherwise
+    (another user's project does not exist for them)."""
+    access = await load_project(session, user=user, project_id=project_id, need=need)
+    if pipeline.pipeline_of(access.project) is None:
+        raise NotFound("not a software design project", code="no_stages")
+    return access
+
+
+def overview_url(project_id: uuid.UUID) -> str:
+    """The overview: the projects area serves ``/projects/{id}`` and calls
+    :func:`project_page` for an sdp project (``/sdp/{id}`` is the same page)."""
+    return f"/projects/{project_id}"
+
+
+def _base(access: ProjectAccess, **context: Any) -> dict[str, Any]:
+    project = access.project
+    return {
+        "nav": "projects",
+        "project": project,
+        "can_write": access.level >= Need.WRITE,
+        "overview_url": overview_url(project.id),
+        **context,
+    }
+
+
+# ------------------------------------------------------------------------------ stages
+@dataclass(slots=True)
+class RailStage:
+    number: int
+    name: str
+    label: str
+    summary: str
+    status: str  # locked | active | generating | review | complete
+    needs_review: bool
+    current: bool
+    version: int | None
+    generated_by: str | None
+    url: str
+
+
+async def _rail(
+    session: AsyncSession, access: ProjectAccess, states: list[StageState] | None = None
+) -> list[RailStage]:
+    project = access.project
+    states = states if states is not None else await pipeline.list_stages(session, project)
+    active = await sdp.active_version_info(session, [s.artifact.id for s in states])
+    specs = {spec.number: spec for spec in STAGES}
+    rail = []
+    for state in states:
+        stage = state.stage
+        spec = specs.get(stage.stage_number)
+        version = active.get(state.artifact.id)
+        rail.append(
+            RailStage(
+                number=stage.stage_number,
+                name=stage.stage_name,
+                label=stage.stage_label,
+                summary=spec.summary if spec else "",
+                status=state.status,
+                needs_review=stage.needs_review,
+                current=stage.stage_number == project.current_stage,
+                version=version[0] if version else None,
+                generated_by=version[1] if version else None,
+                url=f"/projects/{project.id}/stages/{stage.stage_number}",
+            )
+        )
+    return rail
+
+
+def _diagram(snap: ProjectSnapshot, id_prefix: str = "er") -> Markup | None:
+    """The ER diagram of the active data model, if there is a valid one."""
+    data = next((s.data for s in snap.stages if s.name == "dataModel"), None)
+    model = stored("dataModel", data)
+    if not isinstance(model, DataModel):
+        return None
+    # render_svg escapes every text it writes: the markup is safe to embed.
+    return Markup(render_svg(model, id_prefix=id_prefix))
+
+
+# ---------------------------------------------------------------------------- overview
+async def project_page(request: Request, session: AsyncSession, access: ProjectAccess) -> Response:
+    """The overview of a software design project (the projects area calls this for
+    ``/projects/{id}`` of an sdp project)."""
+    project = access.project
+    rail = await _rail(session, access)
+    snap = await sdp.snapshot(session, project)
+    report = build_package(snap).report
+    exports, _ = await packages.list_exports(session, project=project, cursor=None, limit=1)
+    rows, _ = await tokens.list_tokens(session, project=project, cursor=None, limit=200)
+    now = utcnow()
+    current = next((s for s in rail if s.current), rail[0] if rail else None)
+    return render(
+        request,
+        "sdp/overview.html",
+        _base(
+            access,
+            rail=rail,
+            current=current,
+            done=sum(1 for s in rail if s.status == "complete"),
+            report=report,
+            latest_export=exports[0] if exports else None,
+            active_tokens=sum(1 for t in rows if tokens.is_usable(t, now)),
+            diagram=_diagram(snap),
+            flash=notice(request.query_params.get("msg")),
+        ),
+    )
+
+
+@router.get("/sdp/{project_id}", response_class=HTMLResponse)
+async def sdp_overview(
+    request: Request, project_id: uuid.UUID, user: WebUser, session: DB
+) -> Response:
+    return await project_page(request, session, await _load(session, user, project_id))
+
+
+# ------------------------------------------------------------------------------- stage
+@functools.cache
+def _markdown() -> MarkdownIt:
+    # As the PDF export does: raw HTML in user text is escaped, images are not loaded.
+    parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    parser.enable("table")
+    parser.disable("image")
+    return parser
+
+
+@dataclass(slots=True)
+class StageFile:
+    path: str
+    name: str
+    kind: str  # "markdown" or "code"
+    language: str
+    text: str
+    html: Markup | None
+    open: bool
+    anchor: str
+
+
+def _language(path: str) -> str:
+    suffix = path.rsplit(".", 1)[-1].lower()
+    return {"sql": "SQL", "yaml": "YAML", "yml": "YAML", "json": "JSON", "md": "Markdown"}.get(
+        suffix, suffix.upper()
+    )
+
+
+def _files(files: dict[str, str]) -> list[StageFile]:
+    """Documents first, then code; the stage's raw data file is folded away when the
+    stage has something more readable to show."""
+    out = []
+    for i, (path, text) in enumerate(sorted(files.items(), key=lambda kv: _file_order(kv[0]))):
+        markdown = path.endswith(".md")
+        out.append(
+            StageFile(
+                path=path,
+                name=path.rsplit("/", 1)[-1],
+                kind="markdown" if markdown else "code",
+                language=_language(path),
+                text=text,
+                # markdown-it escapes the user's text (html disabled): safe to embed.
+                html=Markup(_markdown().render(text)) if markdown else None,
+                open=path not in DATA_FILE_PATHS or len(files) == 1,
+                anchor=f"file-{i}",
+            )
+        )
+    return out
+
+
+def _file_order(path: str) -> tuple[int, str]:
+    if path.endswith(".md"):
+        return 0, path
+    return (2 if path in DATA_FILE_PATHS else 1), path
+
+
+def _lock_reason(state: StageState, rail: list[RailStage]) -> str | None:
+    if state.status != "locked":
+        return None
+    before = next((s for s in rail if s.number == state.stage.stage_number - 1), None)
+    if before is None:
+        return "This stage is locked."
+    return f"This stage is locked: complete stage {before.number} ({before.label}) first."
+
+
+def _output_json(state: StageState, active_version: int | None) -> str:
+    data = state.artifact.output_data if active_version else None
+    return json.dumps(data, indent=2, ensure_ascii=False) if data else ""
+
+
+@router.get("/projects/{project_id}/stages/{number}", response_class=HTMLResponse)
+async def stage_page(
+    request: Request,
+    project_id: uuid.UUID,
+    number: int,
+    user: WebUser,
+    session: DB,
+    msg: str | None = None,
+) -> Response:
+    access = await _load(session, user, project_id)
+    project = access.project
+    state = await pipeline.get_stage(session, project, number)
+    states = await pipeline.list_stages(session, project)
+    rail = await _rail(session, access, states)
+    info = (await sdp.active_version_info(session, [state.artifact.id])).get(state.artifact.id)
+    active_version = info[0] if info else None
+    snap = await sdp.snapshot(session, project)
+    rows, more = await versions.list_versions(
+        session, artifact=state.artifact, cursor=None, limit=50
+    )
+    name = state.stage.stage_name
+    spec = next(s for s in STAGES if s.number == number)
+    return render(
+        request,
+        "sdp/stage.html",
+        _base(
+            access,
+            rail=rail,
+            state=state,
+            stage=state.stage,
+            spec=spec,
+            status=state.status,
+            active_version=active_version,
+            lock_reason=_lock_reason(state, rail),
+            files=_files(snapshot_files(snap, number)) if active_version else [],
+            diagram=_diagram(snap) if name == "dataModel" and active_version else None,
+            versions=rows,
+            more_versions=more is not None,
+            output_json=_output_json(state, active_version),
+            editable=name in STORED_MODELS,
+            compiled=name in COMPILED,
+            previous=next((s for s in rail if s.number == number - 1), None),
+            next_stage=next((s for s in rail if s.number == number + 1), None),
+            flash=notice(msg),
+        ),
+    )
+
+
+# -------------------------------------------------------------------------- validation
+@dataclass(slots=True)
+class ReportLine:
+    message: ValidationMessage
+    rule_title: str
+    stage: StageSpec | None
+    stage_url: str | None
+
+
+def _report_groups(report: ValidationReport, project_id: uuid.UUID) -> list[dict[str, Any]]:
+    groups = []
+    for level, title in (("error", "Errors"), ("warning", "Warnings")):
+        lines = []
+        for message in report.messages:
+            if message.level != level:
+                continue
+            spec = FOLDER_STAGE.get(message.file.split("/", 1)[0])
+            lines.append(
+                ReportLine(
+                    message=message,
+                    rule_title=RULES.get(message.rule, message.rule),
+                    stage=spec,
+                    stage_url=f"/projects/{project_id}/stages/{spec.number}" if spec else None,
+                )
+            )
+        groups.append({"level": level, "title": title, "lines": lines})
+    return groups
+
+
+@router.get("/projects/{project_id}/validation", response_class=HTMLResponse)
+async def validation_page(
+    request: Request, project_id: uuid.UUID, user: WebUser, session: DB
+) -> Response:
+    access = await _load(session, user, project_id)
+    report = build_package(await sdp.snapshot(session, access.project)).report
+    return render(
+        request,
+        "sdp/validation.html",
+        _base(
+            access,
+            report=report,
+            groups=_report_groups(report, access.project.id),
+        ),
+    )
+
+
+# ----------------------------------------------------------------------------- exports
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KB", "MB"):
+        if value < 1024 or unit == "MB":
+            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"  # pragma: no cover - the loop returns first
+
+
+@dataclass(slots=True)
+class ExportRow:
+    export: ExportPackage
+    errors: int
+    warnings: int
+    size: str
+    download_url: str
+
+
+def _export_row(row: ExportPackage) -> ExportRow:
+    messages = row.validation_messages or []
+    return ExportRow(
+        export=row,
+        errors=sum(1 for m in messages if m.get("level") == "error"),
+        warnings=sum(1 for m in messages if m.get("level") == "warning"),
+        size=human_size(row.file_size_bytes),
+        download_url=f"/api/v1/exports/{row.id}/download",
+    )
+
+
+@router.get("/projects/{project_id}/exports", response_class=HTMLResponse)
+async def exports_page(
+    request: Request, project_id: uuid.UUID, user: WebUser, session: DB, msg: str | None = None
+) -> Response:
+    access = await _load(session, user, project_id)
+    rows, more = await packages.list_exports(session, project=access.project, cursor=None, limit=50)
+    report = build_package(await sdp.snapshot(session, access.project)).report
+    return render(
+        request,
+        "sdp/exports.html",
+        _base(
+            access,
+            exports=[_export_row(r) for r in rows],
+            more=more is not None,
+            report=report,
+            flash=notice(msg),
+        ),
+    )
+
+
+@router.post("/projects/{project_id}/exports", response_class=HTMLResponse)
+async def create_export(
+    request: Request,
+    project_id: uuid.UUID,
+    user: WebUser,
+    session: DB,
+    format: FormText = "zip",
+    csrf_token: FormText = "",
+) -> Response:
+    path = f"/projects/{project_id}/exports"
+    if not csrf_ok(request, csrf_token):
+        return _back(path, "expired")
+    access = await _load(session, user, project_id, Need.WRITE)
+    storage: Storage = request.app.state.storage
+    chosen = PackageFormat.FOLDER if format == "folder" else PackageFormat.ZIP
+    await packages.create_export(
+        session, project=access.project, user=user, format=chosen, storage=storage
+    )
+    return _back(path, "exported")
+
+
+# --------------------------------------------------------------------------------- MCP
+@dataclass(slots=True)
+class TokenRow:
+    token: MCPToken
+    status: str  # active | expired | revoked
+
+
+def _token_status(row: MCPToken) -> str:
+    if row.revoked_at is not None:
+        return "revoked"
+    return "active" if tokens.is_usable(row, utcnow()) else "expired"
+
+
+@router.get("/projects/{project_id}/mcp", response_class=HTMLResponse)
+async def mcp_page(
+    request: Request, project_id: uuid.UUID, user: WebUser, session: DB, msg: str | None = None
+) -> Response:
+    access = await _load(session, user, project_id)
+    rows, more = await tokens.list_tokens(session, project=access.project, cursor=None, limit=100)
+    return render(
+        request,
+        "sdp/mcp.html",
+        _base(
+            access,
+            tokens=[TokenRow(r, _token_status(r)) for r in rows],
+            more=more is not None,
+            base=str(request.base_url).rstrip("/"),
+            flash=notice(msg),
+        ),
+    )
+
+
+@router.post("/projects/{project_id}/mcp/{token_id}/revoke", response_class=HTMLResponse)
+async def revoke_token(
+    request: Request,
+    project_id: uuid.UUID,
+    token_id: uuid.UUID,
+    user: WebUser,
+    session: DB,
+    csrf_token: FormText = "",
+) -> Response:
+    path = f"/projects/{project_id}/mcp"
+    if not csrf_ok(request, csrf_token):
+        return _back(path, "expired")
+    access = await _load(session, user, project_id, Need.WRITE)
+    await tokens.revoke_token(session, project=access.project, token_id=token_id)
+    return _back(path, "revoked")

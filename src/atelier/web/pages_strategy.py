@@ -1,7 +1,209 @@
-"""Pages of the web UI: strategy (being built)."""
+"""Pages of the web UI: strategy projects (the double diamond and its tools) and the tool
+form that starts an artifact.
+
+``project_page`` is what ``/projects/{id}`` shows for a project of pack "strategy"; the
+same page is also served at ``/strategy/{id}``. The artifact pages (``pages_artifacts``)
+are included in this module's router.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from atelier.ai.tools import Tool, load_tools
+from atelier.artifacts import service as artifacts
+from atelier.artifacts.models import Artifact
+from atelier.core.deps import DB
+from atelier.core.errors import NotFound
+from atelier.jobs.models import Job, JobStatus
+from atelier.projects import service as projects
+from atelier.projects.access import Need, ProjectAccess, load_project
+from atelier.projects.models import Pack, Phase, Project
+from atelier.web import pages_artifacts
+from atelier.web.pages_artifacts import ToolForm, project_url, render_tool_form, submit_tool_form
+from atelier.web.session import WebUser, csrf_ok, safe_next
+from atelier.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+router.include_router(pages_artifacts.router)
+
+# A project page lists this many artifacts at most (the API pages through the rest).
+MAX_ARTIFACTS = 500
+# The double diamond: what each phase is for, in one line.
+PHASES: list[tuple[Phase, str, str]] = [
+    (Phase.DISCOVER, "Discover", "Widen: learn who the customers are and what they live."),
+    (Phase.DEFINE, "Define", "Narrow: name the problem worth solving and the value to offer."),
+    (Phase.DEVELOP, "Develop", "Widen: shape ways of solving it and the business around them."),
+    (Phase.DELIVER, "Deliver", "Narrow: test what must be true, then decide."),
+]
+
+FormText = Annotated[str, Form()]
+
+
+@dataclass(slots=True)
+class ToolCard:
+    tool: Tool
+    artifacts: list[tuple[Artifact, int | None]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class PhaseView:
+    phase: Phase
+    title: str
+    text: str
+    current: bool
+    tools: list[ToolCard] = field(default_factory=list)
+
+
+def strategy_tools() -> list[Tool]:
+    return [t for t in load_tools().all() if t.pack == Pack.STRATEGY.value]
+
+
+@dataclass(slots=True)
+class Board:
+    """A strategy project's tools by phase, and what is not any phase's (artifacts of other
+    tools, made through the API or another area, and the general tools)."""
+
+    phases: list[PhaseView]
+    others: list[tuple[Artifact, int | None]]
+    general_tools: list[Tool]
+
+
+async def _board(session: AsyncSession, project: Project) -> Board:
+    rows, _ = await artifacts.list_artifacts(
+        session, project=project, cursor=None, limit=MAX_ARTIFACTS
+    )
+    rows.sort(key=lambda row: row[0].updated_at, reverse=True)  # latest first
+    cards = {t.key: ToolCard(t) for t in strategy_tools()}
+    others = []
+    for artifact, active in rows:
+        card = cards.get(artifact.type)
+        if card is not None:
+            card.artifacts.append((artifact, active))
+        else:
+            others.append((artifact, active))
+    views = [PhaseView(p, title, text, project.phase == p) for p, title, text in PHASES]
+    by_phase = {v.phase.value: v for v in views}
+    for card in cards.values():
+        view = by_phase.get(card.tool.phase or "")
+        if view is not None:
+            view.tools.append(card)
+    general = [t for t in load_tools().all() if t.pack == Pack.GENERAL.value]
+    return Board(views, others, general)
+
+
+async def _generating(session: AsyncSession, project: Project) -> set[uuid.UUID]:
+    """Artifacts of the project with a generation queued or running."""
+    rows = await session.scalars(
+        select(Job.artifact_id).where(
+            Job.project_id == project.id,
+            Job.kind == "generate",
+            Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
+        )
+    )
+    return {a for a in rows.all() if a is not None}
+
+
+async def project_page(request: Request, session: AsyncSession, access: ProjectAccess) -> Response:
+    """The page of a strategy project: where it is in the double diamond, and each
+    phase's tools with what the project made with them."""
+    project = access.project
+    board = await _board(session, project)
+    phases = board.phases
+    return render(
+        request,
+        "strategy/project.html",
+        {
+            "project": project,
+            "phases": phases,
+            "others": board.others,
+            "general_tools": board.general_tools,
+            "current": next((v for v in phases if v.current), None),
+            "can_write": access.level >= Need.WRITE,
+            "generating": await _generating(session, project),
+            "total": sum(len(c.artifacts) for v in phases for c in v.tools) + len(board.others),
+            "back": request.url.path,
+            "nav": "projects",
+        },
+    )
+
+
+@router.get("/strategy/{project_id}", response_class=HTMLResponse)
+async def strategy_project(
+    request: Request, project_id: uuid.UUID, user: WebUser, session: DB
+) -> Response:
+    access = await load_project(session, user=user, project_id=project_id)
+    if access.project.pack != Pack.STRATEGY:
+        return RedirectResponse(project_url(access.project), status_code=303)
+    return await project_page(request, session, access)
+
+
+@router.post("/strategy/{project_id}/phase", response_class=HTMLResponse)
+async def change_phase(
+    request: Request,
+    project_id: uuid.UUID,
+    user: WebUser,
+    session: DB,
+    phase: FormText = "",
+    csrf_token: FormText = "",
+    back: FormText = "",
+) -> Response:
+    access = await load_project(session, user=user, project_id=project_id, need=Need.WRITE)
+    target = safe_next(back or project_url(access.project))
+    if not csrf_ok(request, csrf_token) or phase not in {p.value for p in Phase}:
+        return RedirectResponse(target, status_code=303)  # nothing changed; the page shows it
+    await projects.update_project(session, access=access, changes={"phase": Phase(phase)})
+    return RedirectResponse(target, status_code=303)
+
+
+# --- the tool form ----------------------------------------------------------------------------
+
+
+def _usable_tool(project: Project, key: str) -> Tool:
+    """A tool a project can start an artifact with here: its own pack's or a general one
+    (pipeline stage tools have their own pages)."""
+    tool = load_tools().get(key)
+    if tool is None or tool.pack not in (project.pack.value, Pack.GENERAL.value):
+        raise NotFound(f"no tool named {key!r} for this project", code="tool_not_found")
+    return tool
+
+
+def _new_form(project: Project, tool: Tool) -> ToolForm:
+    return ToolForm(
+        project=project,
+        tool=tool,
+        action=f"/projects/{project.id}/tools/{tool.key}/new",
+        title=f"New {tool.title.lower()}",
+        intro=tool.description,
+        submit="Generate",
+        cancel_url=project_url(project),
+        crumbs=[("Projects", "/projects"), (project.name, project_url(project))],
+        name="",
+        name_default=tool.title,
+    )
+
+
+@router.get("/projects/{project_id}/tools/{tool_key}/new", response_class=HTMLResponse)
+async def new_artifact_form(
+    request: Request, project_id: uuid.UUID, tool_key: str, user: WebUser, session: DB
+) -> Response:
+    access = await load_project(session, user=user, project_id=project_id, need=Need.WRITE)
+    return render_tool_form(
+        request, _new_form(access.project, _usable_tool(access.project, tool_key))
+    )
+
+
+@router.post("/projects/{project_id}/tools/{tool_key}/new", response_class=HTMLResponse)
+async def create_artifact(
+    request: Request, project_id: uuid.UUID, tool_key: str, user: WebUser, session: DB
+) -> Response:
+    access = await load_project(session, user=user, project_id=project_id, need=Need.WRITE)
+    form = _new_form(access.project, _usable_tool(access.project, tool_key))
+    return await submit_tool_form(request, session, user, form)

@@ -39,9 +39,16 @@
   function followJob(jobId, onEvent) {
     return new Promise((resolve) => {
       const source = new EventSource(`/api/v1/jobs/${jobId}/events`);
+      let done = false;
       const finish = async () => {
+        if (done) return;
+        done = true;
         source.close();
-        resolve(await api("GET", `/api/v1/jobs/${jobId}`));
+        try {
+          resolve(await api("GET", `/api/v1/jobs/${jobId}`));
+        } catch (_) {
+          resolve(null); // the job could not be read back: callers show a generic error
+        }
       };
       for (const type of ["started", "progress", "attempt_failed", "requeued"]) {
         source.addEventListener(type, (e) => onEvent(type, JSON.parse(e.data || "{}")));
