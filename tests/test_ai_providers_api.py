@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -438,3 +439,26 @@ async def test_members_may_test_a_shared_provider(api: Api, fake_ai: FakeProvide
     fake_ai.push('{"ok": true}')
     r = await api.client.post(f"{PROVIDERS}/{shared['id']}/test", headers=member.headers)
     assert r.status_code == 200 and r.json()["ok"] is True, r.text
+
+
+async def test_a_changed_config_gets_a_new_client_and_the_old_one_is_closed() -> None:
+    from atelier.ai.providers.base import ProviderSettings
+    from atelier.ai.runtime import ProviderPool
+
+    closed: list[FakeProvider] = []
+
+    class Closing(FakeProvider):
+        async def aclose(self) -> None:
+            closed.append(self)
+
+    pool = ProviderPool(factory=lambda _s: Closing(), retire_after_seconds=0.0)
+    settings = ProviderSettings(kind="custom", default_model="m")
+    first = pool.get(("config", "c1", "t1"), settings)
+    assert pool.get(("config", "c1", "t1"), settings) is first  # reused while unchanged
+    other = pool.get(("config", "c2", "t1"), settings)
+    second = pool.get(("config", "c1", "t2"), settings)  # c1 was edited
+    assert second is not first
+    await asyncio.sleep(0.05)
+    assert closed == [first]  # closed once the calls that used it had time to end
+    await pool.aclose()
+    assert set(map(id, closed)) == {id(first), id(second), id(other)}

@@ -406,3 +406,25 @@ async def test_org_members_see_the_projects_generations(api: Api, app: Any) -> N
         "/api/v1/usage", params={"project_id": project["id"]}, headers=member.headers
     )
     assert r.json()["totals"]["total_tokens"] == 5
+
+
+async def test_a_provider_test_call_is_audited_and_budgeted(
+    api: Api, fake_ai: FakeProvider, limits: Any
+) -> None:
+    limits()
+    ann = await api.signup()
+    config = await api.provider(ann)
+    fake_ai.push('{"ok": true}')
+    r = await api.client.post(f"/api/v1/ai-providers/{config['id']}/test", headers=ann.headers)
+    assert r.status_code == 200 and r.json()["ok"] is True, r.text
+    r = await api.client.get("/api/v1/ai-generations", headers=ann.headers)
+    (row,) = r.json()["items"]
+    assert row["prompt_template"] == "provider_test@1" and row["status"] == "success"
+    assert row["provider_id"] == config["id"] and row["total_tokens"] > 0
+    used = row["total_tokens"]
+
+    limits(FREE=f"{used}:0")  # used up by the test call itself
+    calls = len(fake_ai.requests)
+    r = await api.client.post(f"/api/v1/ai-providers/{config['id']}/test", headers=ann.headers)
+    assert r.status_code == 402 and error_code(r) == "budget_exceeded", r.text
+    assert len(fake_ai.requests) == calls

@@ -95,7 +95,7 @@ async def test_provider(
     provider_id: uuid.UUID, user: CurrentUser, session: DB, runtime: Runtime
 ) -> ProviderTestOut:
     config = await service.load_config(session, user=user, config_id=provider_id)
-    return ProviderTestOut(**await service.test_config(config, runtime))
+    return ProviderTestOut(**await service.test_config(session, config, runtime, user=user))
 
 
 # ------------------------------------------------------------------ tools

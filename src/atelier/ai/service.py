@@ -14,7 +14,8 @@ from atelier.accounts.models import OrgRole
 from atelier.accounts.org_service import MANAGERS, membership_role
 from atelier.accounts.principal import Principal
 from atelier.ai.budgets import check_budget
-from atelier.ai.models import AIProviderConfig, ProviderKind
+from atelier.ai.models import AIGeneration, AIProviderConfig, GenerationStatus, ProviderKind
+from atelier.ai.pricing import estimate_cost
 from atelier.ai.providers.base import GenerationRequest, Message, ProviderError
 from atelier.ai.resolve import (
     ResolvedProvider,
@@ -35,6 +36,8 @@ from atelier.jobs.service import enqueue
 from atelier.projects.models import Project
 
 LOCAL_DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
+# How a provider test call is named in the audit (GET /ai-generations).
+PROVIDER_TEST_PROMPT = "provider_test@1"
 
 
 # ------------------------------------------------------------------ provider configs
@@ -176,11 +179,50 @@ async def rotate_keys(session: AsyncSession, cipher: Cipher) -> int:
     return rotated
 
 
-async def test_config(config: AIProviderConfig, runtime: AIRuntime) -> dict[str, Any]:
-    """A tiny real call: does the key work, does the model answer?"""
+async def test_config(
+    session: AsyncSession, config: AIProviderConfig, runtime: AIRuntime, *, user: Principal
+) -> dict[str, Any]:
+    """A tiny real call: does the key work, does the model answer? It may cost money, so
+    it counts against the budget and is audited like any other call."""
+    await check_budget(session, settings=runtime.settings, user_id=user.id, organization_id=None)
     resolved = from_config(config, runtime.cipher, runtime.settings)
     provider = runtime.providers.get(resolved.cache_key, resolved.settings)
     started = time.monotonic()
+    outcome = await _ping(provider, resolved, started)
+    session.add(_test_audit_row(user, resolved, outcome, started))
+    await session.flush()
+    return outcome
+
+
+def _test_audit_row(
+    user: Principal, resolved: ResolvedProvider, outcome: dict[str, Any], started: float
+) -> AIGeneration:
+    tokens_in, tokens_out = outcome.pop("_tokens", (0, 0))
+    model = str(outcome.get("model") or resolved.settings.default_model)
+    return AIGeneration(
+        user_id=user.id,
+        provider_id=resolved.config_id,
+        provider=resolved.kind,
+        model=model[:200],
+        prompt_template=PROVIDER_TEST_PROMPT,
+        input_tokens=tokens_in,
+        output_tokens=tokens_out,
+        total_tokens=tokens_in + tokens_out,
+        estimated_cost=estimate_cost(
+            provider=resolved.kind,
+            model=model,
+            input_tokens=tokens_in,
+            output_tokens=tokens_out,
+            options=resolved.options,
+        ),
+        duration_ms=int((time.monotonic() - started) * 1000),
+        status=GenerationStatus.SUCCESS if outcome["ok"] else GenerationStatus.ERROR,
+        error_message=outcome.get("message"),
+        attempt=1,
+    )
+
+
+async def _ping(provider: Any, resolved: ResolvedProvider, started: float) -> dict[str, Any]:
     request = GenerationRequest(
         messages=[Message(role="user", content='Reply with the JSON object {"ok": true}.')],
         json_schema={
@@ -207,6 +249,7 @@ async def test_config(config: AIProviderConfig, runtime: AIRuntime) -> dict[str,
         "model": result.model,
         "duration_ms": int((time.monotonic() - started) * 1000),
         "output": result.text[:200],
+        "_tokens": (result.input_tokens, result.output_tokens),
     }
 
 
