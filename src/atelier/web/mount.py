@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from atelier.web import (
     auth_pages,
     pages_account,
+    pages_orgs,
     pages_projects,
     pages_sdp,
     pages_strategy,
@@ -20,6 +21,7 @@ PAGE_ROUTERS = [
     auth_pages.router,
     pages_projects.router,
     pages_account.router,
+    pages_orgs.router,
     pages_strategy.router,
     pages_sdp.router,
 ]

@@ -52,6 +52,7 @@ INSTALL_COMMAND = f"atelier models install {local_models.DEFAULT_MODEL}"
 
 TABS = (
     ("profile", "/settings/profile", "Profile"),
+    ("organizations", "/settings/organizations", "Organizations"),
     ("providers", "/settings/providers", "AI providers"),
     ("models", "/settings/models", "Local models"),
     ("api-keys", "/settings/api-keys", "API keys"),

@@ -240,6 +240,7 @@ async def _new_page(
             "errors": errors,
             "templates": await list_templates(session, user=user),
             "packs": PACK_CHOICES,
+            "max_import_mb": request.app.state.settings.max_import_bytes // (1024 * 1024),
             **HELPERS,
         },
         status=status,

@@ -53,6 +53,7 @@ from atelier.packs.sdp.package import (
 from atelier.packs.sdp.stages import STAGES, StageSpec
 from atelier.projects import pipeline
 from atelier.projects.access import Need, ProjectAccess, load_project
+from atelier.projects.models import TemplateCategory
 from atelier.projects.pipeline import StageState
 from atelier.web.er_diagram import render_svg
 from atelier.web.session import WebUser, csrf_ok
@@ -73,6 +74,17 @@ NOTICES: dict[str, tuple[str, str]] = {
     "revoked": ("ok", "Token revoked: clients using it can no longer connect."),
     "expired": ("error", "The form expired. Please try again."),
 }
+
+# "Save as template": the categories people choose from, as the API takes them.
+TEMPLATE_CATEGORIES = (
+    (TemplateCategory.SAAS, "SaaS"),
+    (TemplateCategory.API, "API"),
+    (TemplateCategory.LANDING, "Landing page"),
+    (TemplateCategory.MOBILE, "Mobile app"),
+    (TemplateCategory.CLI, "Command-line tool"),
+    (TemplateCategory.FULLSTACK, "Full-stack app"),
+    (TemplateCategory.OTHER, "Other"),
+)
 
 FOLDER_STAGE = {spec.folder: spec for spec in STAGES}
 COMPILED = {"database", "export"}  # answered at once (the database may also ask the AI)
@@ -210,6 +222,7 @@ async def project_page(request: Request, session: AsyncSession, access: ProjectA
             latest_export=exports[0] if exports else None,
             active_tokens=sum(1 for t in rows if tokens.is_usable(t, now)),
             diagram=_diagram(snap),
+            categories=TEMPLATE_CATEGORIES,
             flash=notice(request.query_params.get("msg")),
         ),
     )
