@@ -202,3 +202,16 @@ def test_organization_pages_fit_a_phone(browser: Any, base_url: str) -> None:
         screenshot(phone, "organization-phone")
     finally:
         context.close()
+
+
+def test_an_owner_deletes_the_organization(page: Any) -> None:
+    sign_up(page, "Dora Deleter", email("delete"))
+    org_id = create_org(page, "Short Lived", f"short-{uuid.uuid4().hex[:8]}")
+    dialogs = accept_dialogs(page)
+    page.goto(f"/settings/organizations/{org_id}")
+    page.get_by_role("button", name="Delete Short Lived").click()
+    page.wait_for_url("**/settings/organizations**")
+    assert dialogs and "Delete Short Lived?" in dialogs[0]
+    assert page.get_by_text("The organization was deleted.").is_visible()
+    response = page.goto(f"/settings/organizations/{org_id}")
+    assert response is not None and response.status == 404

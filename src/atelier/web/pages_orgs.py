@@ -54,6 +54,10 @@ NOTICES: dict[str, tuple[str, str]] = {
     "role-changed": ("ok", "Role changed."),
     "member-removed": ("ok", "Member removed."),
     "left": ("ok", "You left the organization."),
+    "deleted": (
+        "ok",
+        "The organization was deleted. Its projects are private to their owners again.",
+    ),
     "expired": ("error", "The form expired. Please try again."),
 }
 
@@ -368,3 +372,18 @@ async def remove_member(
     if user_id == user.id:
         return _back(BASE, "left")
     return _back(path, "member-removed")
+
+
+@router.post(BASE + "/{org_id}/delete", response_class=HTMLResponse)
+async def delete_organization(
+    request: Request, org_id: uuid.UUID, user: WebUser, session: DB, csrf_token: FormText = ""
+) -> Response:
+    """Owners only (the service refuses others: 403, or 404 to strangers)."""
+    path = f"{BASE}/{org_id}"
+    if not csrf_ok(request, csrf_token):
+        return _back(path, "expired")
+    org, _ = await org_service.load_organization(
+        session, user=user, org_id=org_id, roles=(OrgRole.OWNER,)
+    )
+    await org_service.delete_organization(session, org=org)
+    return _back(BASE, "deleted")
