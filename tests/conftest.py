@@ -12,6 +12,7 @@ ATELIER_TEST_BACKENDS=sqlite (or postgresql) narrows the run to one back end.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -50,6 +51,14 @@ def _pg_database() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _upgrade(url: str) -> None:
+    """Migrations in a thread of their own: Alembic's env runs its own event loop, and the
+    browser tests' Playwright keeps one running in the main thread for the session."""
+    worker = threading.Thread(target=migrate.upgrade, args=(url,))
+    worker.start()
+    worker.join()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -57,11 +66,11 @@ def database_url(
     if request.param == "sqlite":
         path: Path = tmp_path_factory.mktemp("sqlite") / "atelier.db"
         url = f"sqlite+aiosqlite:///{path}"
-        migrate.upgrade(url)
+        _upgrade(url)
         yield url
     elif request.param == "postgresql":
         for url in _pg_database():
-            migrate.upgrade(url)
+            _upgrade(url)
             yield url
     else:
         raise ValueError(f"unknown back end {request.param!r}")

@@ -116,7 +116,9 @@ def test_output_schema_is_strict(key: str) -> None:
 
 @pytest.mark.parametrize("key", KEYS)
 def test_output_schema_becomes_an_exact_grammar(key: str) -> None:
-    pytest.importorskip("llama_cpp")
+    pytest.importorskip(
+        "llama_cpp", reason="the grammar converter is llama-cpp-python's (make test installs it)"
+    )
     from atelier.ai.providers.local import _grammar, grammar_schema
 
     _, exact = _grammar(json.dumps(grammar_schema(TOOLS[key].output_schema())))

@@ -405,7 +405,9 @@ def test_the_output_schema_is_strict() -> None:
 
 
 def test_the_output_schema_becomes_an_exact_grammar() -> None:
-    pytest.importorskip("llama_cpp")
+    pytest.importorskip(
+        "llama_cpp", reason="the grammar converter is llama-cpp-python's (make test installs it)"
+    )
     from atelier.ai.providers.local import _grammar, grammar_schema
 
     _, exact = _grammar(json.dumps(grammar_schema(ApiDesign.model_json_schema())))

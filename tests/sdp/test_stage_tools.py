@@ -219,7 +219,9 @@ def test_output_schema_is_strict_compatible(name: str) -> None:
 
 @pytest.mark.parametrize("name", AI_STAGES)
 def test_output_schema_becomes_an_exact_grammar(name: str) -> None:
-    pytest.importorskip("llama_cpp")
+    pytest.importorskip(
+        "llama_cpp", reason="the grammar converter is llama-cpp-python's (make test installs it)"
+    )
     from atelier.ai.providers.local import _grammar, grammar_schema
 
     _, exact = _grammar(json.dumps(grammar_schema(TOOLS[name].output_schema())))

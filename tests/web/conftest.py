@@ -120,7 +120,9 @@ def base_url(live_app: Any) -> Iterator[str]:
         sock.close()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in the
+# main thread while it is open, and async tests collected after these (anyio) could not run.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists() and shutil.which("chromium") is None:
         pytest.skip("Debian's chromium is not installed (make system-deps installs it)")

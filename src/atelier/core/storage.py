@@ -15,7 +15,7 @@ from typing import Protocol
 
 
 class StorageError(Exception):
-    pass
+    """A key that is not safe, or a file that is not there."""
 
 
 class Storage(Protocol):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -14,12 +12,11 @@ from atelier.accounts.schemas import SignupIn
 from atelier.core.deps import DB
 from atelier.core.errors import AtelierError
 from atelier.core.security import token_digest
+from atelier.web.flash import FormText
 from atelier.web.session import MaybeUser, csrf_ok, safe_next
 from atelier.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-
-FormText = Annotated[str, Form()]
 
 
 def _signed_in(request: Request, token: str, next_url: str) -> Response:

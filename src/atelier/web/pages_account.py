@@ -14,9 +14,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -41,12 +41,12 @@ from atelier.core.errors import AtelierError
 from atelier.core.pagination import decode_cursor, next_cursor, paginate_query
 from atelier.projects.access import visible_to
 from atelier.projects.models import Project
+from atelier.web.flash import FormText, back, notice_of
 from atelier.web.session import WebUser, csrf_ok
 from atelier.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-FormText = Annotated[str, Form()]
 
 INSTALL_COMMAND = f"atelier models install {local_models.DEFAULT_MODEL}"
 
@@ -110,10 +110,7 @@ def _local_model_installed(settings: Settings, model: str | None) -> bool:
 
 
 def notice(msg: str | None) -> dict[str, str] | None:
-    if msg and msg in NOTICES:
-        kind, text = NOTICES[msg]
-        return {"kind": kind, "text": text}
-    return None
+    return notice_of(NOTICES, msg)
 
 
 def _settings(request: Request) -> Settings:
@@ -135,10 +132,6 @@ def _settings_page(
         {"nav": "settings", "tabs": TABS, "tab": tab, **context},
         status=status,
     )
-
-
-def _back(path: str, msg: str) -> Response:
-    return RedirectResponse(f"{path}?msg={msg}", status_code=303)
 
 
 def _form_errors(error: ValidationError) -> dict[str, str]:
@@ -206,7 +199,7 @@ async def save_profile(
     request: Request, user: WebUser, session: DB, name: FormText = "", csrf_token: FormText = ""
 ) -> Response:
     if not csrf_ok(request, csrf_token):
-        return _back("/settings/profile", "expired")
+        return back("/settings/profile", "expired")
     name = name.strip()
     if not 1 <= len(name) <= 100:
         return await _profile_page(
@@ -220,7 +213,7 @@ async def save_profile(
     account = await accounts.load_user(session, user)
     account.name = name
     await session.flush()
-    return _back("/settings/profile", "profile-saved")
+    return back("/settings/profile", "profile-saved")
 
 
 # ------------------------------------------------------------------ API keys
@@ -271,7 +264,7 @@ async def create_api_key(
 ) -> Response:
     """Without JavaScript: the key is created here and shown in this response only."""
     if not csrf_ok(request, csrf_token):
-        return _back("/settings/api-keys", "expired")
+        return back("/settings/api-keys", "expired")
     expires = None
     if expires_in_days.isdigit():
         expires = utcnow() + dt.timedelta(days=min(int(expires_in_days), 3650))
@@ -299,10 +292,10 @@ async def revoke_api_key(
     request: Request, key_id: uuid.UUID, user: WebUser, session: DB, csrf_token: FormText = ""
 ) -> Response:
     if not csrf_ok(request, csrf_token):
-        return _back("/settings/api-keys", "expired")
+        return back("/settings/api-keys", "expired")
     key = await accounts.revoke_api_key(session, user=user, key_id=key_id)
     request.app.state.auth_cache.forget(key.key_hash)
-    return _back("/settings/api-keys", "key-revoked")
+    return back("/settings/api-keys", "key-revoked")
 
 
 # ------------------------------------------------------------------ AI providers
@@ -378,7 +371,7 @@ async def add_provider(
         "is_default": bool(is_default),
     }
     if not csrf_ok(request, csrf_token):
-        return _back("/settings/providers", "expired")
+        return back("/settings/providers", "expired")
     try:
         body = ProviderCreate.model_validate(
             {
@@ -400,7 +393,7 @@ async def add_provider(
     await ai_service.create_config(
         session, user=user, runtime=_runtime(request), data=body.model_dump()
     )
-    return _back("/settings/providers", "provider-added")
+    return back("/settings/providers", "provider-added")
 
 
 @router.post("/settings/providers/{config_id}/default")
@@ -408,12 +401,12 @@ async def make_default_provider(
     request: Request, config_id: uuid.UUID, user: WebUser, session: DB, csrf_token: FormText = ""
 ) -> Response:
     if not csrf_ok(request, csrf_token):
-        return _back("/settings/providers", "expired")
+        return back("/settings/providers", "expired")
     config = await ai_service.load_config(session, user=user, config_id=config_id, write=True)
     await ai_service.update_config(
         session, config=config, runtime=_runtime(request), changes={"is_default": True}
     )
-    return _back("/settings/providers", "provider-default")
+    return back("/settings/providers", "provider-default")
 
 
 @router.post("/settings/providers/{config_id}/delete")
@@ -421,11 +414,11 @@ async def delete_provider(
     request: Request, config_id: uuid.UUID, user: WebUser, session: DB, csrf_token: FormText = ""
 ) -> Response:
     if not csrf_ok(request, csrf_token):
-        return _back("/settings/providers", "expired")
+        return back("/settings/providers", "expired")
     config = await ai_service.load_config(session, user=user, config_id=config_id, write=True)
     await session.delete(config)
     await session.flush()
-    return _back("/settings/providers", "provider-deleted")
+    return back("/settings/providers", "provider-deleted")
 
 
 # ------------------------------------------------------------------ local models

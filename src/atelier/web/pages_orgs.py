@@ -15,10 +15,10 @@ the account area's router (``pages_account`` includes this one).
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,12 +28,12 @@ from atelier.accounts.org_schemas import MemberAdd, OrganizationCreate, Organiza
 from atelier.accounts.principal import Principal
 from atelier.core.deps import DB
 from atelier.core.errors import AtelierError
+from atelier.web.flash import FormText, back, notice_of
 from atelier.web.session import WebUser, csrf_ok
 from atelier.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-FormText = Annotated[str, Form()]
 
 BASE = "/settings/organizations"
 SLUG_HINT = (
@@ -63,14 +63,7 @@ NOTICES: dict[str, tuple[str, str]] = {
 
 
 def notice(msg: str | None) -> dict[str, str] | None:
-    if msg and msg in NOTICES:
-        kind, text = NOTICES[msg]
-        return {"kind": kind, "text": text}
-    return None
-
-
-def _back(path: str, msg: str) -> Response:
-    return RedirectResponse(f"{path}?msg={msg}", status_code=303)
+    return notice_of(NOTICES, msg)
 
 
 def _detail(error: AtelierError) -> str:
@@ -154,7 +147,7 @@ async def create_organization(
     csrf_token: FormText = "",
 ) -> Response:
     if not csrf_ok(request, csrf_token):
-        return _back(BASE, "expired")
+        return back(BASE, "expired")
     values = {"name": name, "slug": slug}
     try:
         body = OrganizationCreate(name=name.strip(), slug=slug.strip() or None)
@@ -173,7 +166,7 @@ async def create_organization(
         return await _list_page(
             request, session, user, values=values, errors={"slug": _detail(error)}, status=409
         )
-    return _back(f"{BASE}/{org.id}", "created")
+    return back(f"{BASE}/{org.id}", "created")
 
 
 # ------------------------------------------------------------------ one organization
@@ -236,7 +229,7 @@ async def save_organization(
 ) -> Response:
     path = f"{BASE}/{org_id}"
     if not csrf_ok(request, csrf_token):
-        return _back(path, "expired")
+        return back(path, "expired")
     org, role = await org_service.load_organization(
         session, user=user, org_id=org_id, roles=org_service.MANAGERS
     )
@@ -266,7 +259,7 @@ async def save_organization(
             details_errors=errors,
             status=422,
         )
-    return _back(path, "saved")
+    return back(path, "saved")
 
 
 @router.post(BASE + "/{org_id}/members", response_class=HTMLResponse)
@@ -281,7 +274,7 @@ async def add_member(
 ) -> Response:
     path = f"{BASE}/{org_id}"
     if not csrf_ok(request, csrf_token):
-        return _back(path, "expired")
+        return back(path, "expired")
     org, my_role = await org_service.load_organization(
         session, user=user, org_id=org_id, roles=org_service.MANAGERS
     )
@@ -307,7 +300,7 @@ async def add_member(
         return await _org_page(
             request, session, user, org, my_role, add=values, add_errors=errors, status=422
         )
-    return _back(path, "member-added")
+    return back(path, "member-added")
 
 
 @router.post(BASE + "/{org_id}/members/{user_id}/role", response_class=HTMLResponse)
@@ -322,7 +315,7 @@ async def change_role(
 ) -> Response:
     path = f"{BASE}/{org_id}"
     if not csrf_ok(request, csrf_token):
-        return _back(path, "expired")
+        return back(path, "expired")
     org, my_role = await org_service.load_organization(
         session, user=user, org_id=org_id, roles=org_service.MANAGERS
     )
@@ -335,7 +328,7 @@ async def change_role(
     except AtelierError as error:
         message = _detail(error)
     else:
-        return _back(path, "role-changed")
+        return back(path, "role-changed")
     return await _org_page(
         request, session, user, org, my_role, member_errors={user_id: message}, status=422
     )
@@ -352,7 +345,7 @@ async def remove_member(
 ) -> Response:
     path = f"{BASE}/{org_id}"
     if not csrf_ok(request, csrf_token):
-        return _back(path, "expired")
+        return back(path, "expired")
     # Anyone may leave; removing others needs a manager (the service decides).
     org, my_role = await org_service.load_organization(session, user=user, org_id=org_id)
     try:
@@ -370,8 +363,8 @@ async def remove_member(
             status=error.status_code if error.status_code in (403, 409) else 422,
         )
     if user_id == user.id:
-        return _back(BASE, "left")
-    return _back(path, "member-removed")
+        return back(BASE, "left")
+    return back(path, "member-removed")
 
 
 @router.post(BASE + "/{org_id}/delete", response_class=HTMLResponse)
@@ -381,9 +374,9 @@ async def delete_organization(
     """Owners only (the service refuses others: 403, or 404 to strangers)."""
     path = f"{BASE}/{org_id}"
     if not csrf_ok(request, csrf_token):
-        return _back(path, "expired")
+        return back(path, "expired")
     org, _ = await org_service.load_organization(
         session, user=user, org_id=org_id, roles=(OrgRole.OWNER,)
     )
     await org_service.delete_organization(session, org=org)
-    return _back(BASE, "deleted")
+    return back(BASE, "deleted")

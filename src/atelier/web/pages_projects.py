@@ -14,10 +14,10 @@ import enum
 import importlib
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,13 +38,13 @@ from atelier.projects.access import Need, ProjectAccess, load_project
 from atelier.projects.models import Pack, Phase, Project, ProjectStatus
 from atelier.projects.schemas import ProjectCreate
 from atelier.projects.templates import list_templates
+from atelier.web.flash import FormText, notice_of
 from atelier.web.pages_account import ai_ready
 from atelier.web.session import WebUser, csrf_ok
 from atelier.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-FormText = Annotated[str, Form()]
 PageHandler = Callable[[Request, AsyncSession, ProjectAccess], Awaitable[Response]]
 E = TypeVar("E", bound=enum.Enum)
 
@@ -86,10 +86,7 @@ NOTICES: dict[str, tuple[str, str]] = {
 
 
 def notice(msg: str | None) -> dict[str, str] | None:
-    if msg and msg in NOTICES:
-        kind, text = NOTICES[msg]
-        return {"kind": kind, "text": text}
-    return None
+    return notice_of(NOTICES, msg)
 
 
 def _enum_or_none(kind: type[E], value: str | None) -> E | None:

@@ -21,10 +21,10 @@ import functools
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,12 +56,12 @@ from atelier.projects.access import Need, ProjectAccess, load_project
 from atelier.projects.models import TemplateCategory
 from atelier.projects.pipeline import StageState
 from atelier.web.er_diagram import render_svg
+from atelier.web.flash import FormText, back, notice_of
 from atelier.web.session import WebUser, csrf_ok
 from atelier.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-FormText = Annotated[str, Form()]
 
 # ?msg= codes → the notice shown after a redirect (never text from the URL itself).
 NOTICES: dict[str, tuple[str, str]] = {
@@ -106,14 +106,7 @@ RULES: dict[str, str] = {
 
 
 def notice(msg: str | None) -> dict[str, str] | None:
-    if msg and msg in NOTICES:
-        kind, text = NOTICES[msg]
-        return {"kind": kind, "text": text}
-    return None
-
-
-def _back(path: str, msg: str) -> Response:
-    return RedirectResponse(f"{path}?msg={msg}", status_code=303)
+    return notice_of(NOTICES, msg)
 
 
 async def _load(
@@ -461,14 +454,14 @@ async def create_export(
 ) -> Response:
     path = f"/projects/{project_id}/exports"
     if not csrf_ok(request, csrf_token):
-        return _back(path, "expired")
+        return back(path, "expired")
     access = await _load(session, user, project_id, Need.WRITE)
     storage: Storage = request.app.state.storage
     chosen = PackageFormat.FOLDER if format == "folder" else PackageFormat.ZIP
     await packages.create_export(
         session, project=access.project, user=user, format=chosen, storage=storage
     )
-    return _back(path, "exported")
+    return back(path, "exported")
 
 
 # --------------------------------------------------------------------------------- MCP
@@ -514,7 +507,7 @@ async def revoke_token(
 ) -> Response:
     path = f"/projects/{project_id}/mcp"
     if not csrf_ok(request, csrf_token):
-        return _back(path, "expired")
+        return back(path, "expired")
     access = await _load(session, user, project_id, Need.WRITE)
     await tokens.revoke_token(session, project=access.project, token_id=token_id)
-    return _back(path, "revoked")
+    return back(path, "revoked")

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +26,7 @@ from atelier.projects import service as projects
 from atelier.projects.access import Need, ProjectAccess, load_project
 from atelier.projects.models import Pack, Phase, Project
 from atelier.web import pages_artifacts
+from atelier.web.flash import FormText
 from atelier.web.pages_artifacts import ToolForm, project_url, render_tool_form, submit_tool_form
 from atelier.web.session import WebUser, csrf_ok, safe_next
 from atelier.web.templating import render
@@ -43,8 +43,6 @@ PHASES: list[tuple[Phase, str, str]] = [
     (Phase.DEVELOP, "Develop", "Widen: shape ways of solving it and the business around them."),
     (Phase.DELIVER, "Deliver", "Narrow: test what must be true, then decide."),
 ]
-
-FormText = Annotated[str, Form()]
 
 
 @dataclass(slots=True)
