@@ -8,16 +8,15 @@ schemas always match the data model and the document is always valid OpenAPI.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from atelier.packs.sdp.datamodel import DataModel, Entity, EntityField, snake_case, table_name
+from atelier.packs.sdp.openapi_check import openapi_problems as check_openapi
 from atelier.packs.sdp.yamlio import dump_yaml
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -414,44 +413,12 @@ def openapi_yaml(doc: dict[str, Any]) -> str:
     return dump_yaml(json.loads(json.dumps(doc)))
 
 
-# Validation results by document digest. openapi-spec-validator takes most of a second on
-# a 60-endpoint document, while an API design changes rarely and exports repeat: the same
-# document is checked once per process.
-_CHECKED: OrderedDict[str, list[tuple[str, str]]] = OrderedDict()
-_CHECKED_MAX = 64
-
-
 def openapi_problems(doc: dict[str, Any]) -> list[tuple[str, str]]:
     """(location, problem) for each way the document breaks OpenAPI 3.1; the location is
     dotted, e.g. ``paths./projects.get.responses``, and "" for the document itself."""
-    digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
-    known = _CHECKED.get(digest)
-    if known is None:
-        known = _CHECKED[digest] = _check(doc)
-        while len(_CHECKED) > _CHECKED_MAX:
-            _CHECKED.popitem(last=False)
-    else:
-        _CHECKED.move_to_end(digest)
-    return list(known)
-
-
-def _check(doc: dict[str, Any]) -> list[tuple[str, str]]:
-    from openapi_spec_validator import OpenAPIV31SpecValidator
-
-    problems = []
-    errors = OpenAPIV31SpecValidator(doc).iter_errors()
-    try:
-        for error in errors:
-            location = ".".join(str(part) for part in error.absolute_path)
-            problems.append((location, error.message))
-    except Exception as exc:
-        # The semantic checks that follow the schema check assume a well-formed document
-        # and can crash on a malformed one; the schema errors already say what is wrong.
-        if not problems:
-            problems.append(("", f"the validator failed: {exc!r}"))
-    return problems
+    return check_openapi(doc)
 
 
 def validate_openapi(doc: dict[str, Any]) -> list[str]:
-    """Problems openapi-spec-validator finds with the document; [] when it is valid."""
+    """Problems with the document as OpenAPI 3.1; [] when it is valid."""
     return [f"{where}: {what}" if where else what for where, what in openapi_problems(doc)]
