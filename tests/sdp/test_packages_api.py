@@ -267,3 +267,48 @@ async def test_other_users_cannot_reach_exports(api: Api) -> None:
         assert r.status_code == 404 and error_code(r) == "export_not_found", url
     r = await api.client.get(f"{API}/exports/{exported['id']}", headers=owner.headers)
     assert r.status_code == 200
+
+
+async def test_deleting_an_export_removes_its_row_and_files(api: Api, app: Any) -> None:
+    owner, other = await api.signup(), await api.signup()
+    project = await sdp_project(api, owner)
+    await run_through(api, owner, project, 1)
+    kept, gone = await export(api, owner, project), await export(api, owner, project, "folder")
+    storage = app.state.storage
+    keys = storage.list(f"exports/{project['id']}/{gone['id']}")
+    assert keys
+    # Another user can neither delete nor learn that it exists.
+    r = await api.client.delete(f"{API}/exports/{gone['id']}", headers=other.headers)
+    assert r.status_code == 404 and error_code(r) == "export_not_found"
+    r = await api.client.delete(f"{API}/exports/{gone['id']}", headers=owner.headers)
+    assert r.status_code == 204
+    assert storage.list(f"exports/{project['id']}/{gone['id']}") == []
+    for url in (f"{API}/exports/{gone['id']}", gone["download_url"]):
+        r = await api.client.get(url, headers=owner.headers)
+        assert r.status_code == 404, url
+    r = await api.client.get(f"{API}/projects/{project['id']}/exports", headers=owner.headers)
+    assert [e["id"] for e in r.json()["items"]] == [kept["id"]]
+    await download(api, owner, kept)  # the other export is untouched
+    r = await api.client.delete(f"{API}/exports/{gone['id']}", headers=owner.headers)
+    assert r.status_code == 404
+
+
+async def test_an_export_whose_row_is_not_saved_leaves_no_files(
+    api: Api, app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    me = await api.signup()
+    project = await sdp_project(api, me)
+    await run_through(api, me, project, 1)
+
+    async def failing_commit(self: AsyncSession) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(AsyncSession, "commit", failing_commit)
+    with pytest.raises(RuntimeError):
+        await api.client.post(f"{API}/projects/{project['id']}/exports", headers=me.headers)
+    monkeypatch.undo()
+    assert app.state.storage.list(f"exports/{project['id']}") == []
+    r = await api.client.get(f"{API}/projects/{project['id']}/exports", headers=me.headers)
+    assert r.json()["items"] == []

@@ -178,6 +178,16 @@ def test_the_pipeline_from_first_stage_to_export_and_mcp(page: Any, fake_provide
     manifest = json.loads(archive.read("manifest.json"))
     assert manifest["stages"][1]["name"] == "dataModel"
     assert "03-database/schema.sqlite.sql" in archive.namelist()
+    # A second export, as a folder, deleted again (after confirming): the first stays.
+    page.get_by_label("Folder").check()
+    page.get_by_role("button", name="Export the package").click()
+    page.wait_for_url("**msg=exported")
+    expect(page.locator("tbody tr")).to_have_count(2)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("tbody tr").first.get_by_role("button", name="Delete").click()
+    page.wait_for_url("**msg=export-deleted")
+    expect(page.locator("tbody tr")).to_have_count(1)
+    expect(page.locator("tbody tr td").nth(1)).to_have_text("Zip")
     screenshot(page, "sdp-exports")
 
     # The validation report: the stages without output are warnings, linked to them.
@@ -371,6 +381,10 @@ def test_another_users_project_pages_are_not_found(page: Any) -> None:
     # Nor can forms reach it.
     response = page.request.post(
         f"/projects/{project}/exports", form={"format": "zip", "csrf_token": csrf(page)}
+    )
+    assert response.status == 404
+    response = page.request.post(
+        f"/projects/{project}/exports/{uuid.uuid4()}/delete", form={"csrf_token": csrf(page)}
     )
     assert response.status == 404
 

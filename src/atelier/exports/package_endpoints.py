@@ -88,12 +88,14 @@ async def list_exports(
     return Page(items=[ExportOut.of(r) for r in rows], next_cursor=cursor)
 
 
-async def _load_export(session: DB, user: CurrentUser, export_id: uuid.UUID) -> ExportPackage:
+async def _load_export(
+    session: DB, user: CurrentUser, export_id: uuid.UUID, need: Need = Need.READ
+) -> ExportPackage:
     row = await session.get(ExportPackage, export_id)
     if row is None:
         raise NotFound("no such export", code="export_not_found")
     try:
-        await load_project(session, user=user, project_id=row.project_id, need=Need.READ)
+        await load_project(session, user=user, project_id=row.project_id, need=need)
     except NotFound:
         raise NotFound("no such export", code="export_not_found") from None
     return row
@@ -122,6 +124,16 @@ async def download_export(
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@router.delete("/exports/{export_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_export(
+    export_id: uuid.UUID, user: CurrentUser, session: DB, storage: StorageDep
+) -> Response:
+    """Delete an export and its stored files (the project and its stages stay)."""
+    row = await _load_export(session, user, export_id, Need.WRITE)
+    await packages.delete_export(session, export=row, storage=storage)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(

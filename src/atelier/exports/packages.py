@@ -71,6 +71,7 @@ async def create_export(
     format: PackageFormat,
     storage: Storage,
 ) -> ExportPackage:
+    """Render, validate and store the project's package, and commit its row."""
     package = build_package(await sdp.snapshot(session, project))
     export_id = uuid.uuid4()
     base = _key(project.id, export_id)
@@ -99,8 +100,22 @@ async def create_export(
     )
     if export_stage is not None:
         export_stage.validated_at = utcnow()
-    await session.flush()
+    try:
+        await session.commit()
+    except BaseException:
+        # The files were written first; without their row nobody could reach them.
+        storage.delete(path)
+        raise
     return row
+
+
+async def delete_export(session: AsyncSession, *, export: ExportPackage, storage: Storage) -> None:
+    """The export's row, then its files (after the commit: a failed delete of the row must
+    not lose the files it points to)."""
+    path = export.file_path
+    await session.delete(export)
+    await session.commit()
+    storage.delete(path)
 
 
 async def list_exports(

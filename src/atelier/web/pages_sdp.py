@@ -71,6 +71,7 @@ NOTICES: dict[str, tuple[str, str]] = {
     "edited": ("ok", "Your edit is saved as a new version."),
     "activated": ("ok", "That version is the stage's output now."),
     "exported": ("ok", "Package exported."),
+    "export-deleted": ("ok", "Export deleted."),
     "revoked": ("ok", "Token revoked: clients using it can no longer connect."),
     "expired": ("error", "The form expired. Please try again."),
 }
@@ -439,6 +440,7 @@ async def exports_page(
             more=more is not None,
             report=report,
             flash=notice(msg),
+            just_exported=msg == "exported",
         ),
     )
 
@@ -462,6 +464,27 @@ async def create_export(
         session, project=access.project, user=user, format=chosen, storage=storage
     )
     return back(path, "exported")
+
+
+@router.post("/projects/{project_id}/exports/{export_id}/delete", response_class=HTMLResponse)
+async def delete_export(
+    request: Request,
+    project_id: uuid.UUID,
+    export_id: uuid.UUID,
+    user: WebUser,
+    session: DB,
+    csrf_token: FormText = "",
+) -> Response:
+    path = f"/projects/{project_id}/exports"
+    if not csrf_ok(request, csrf_token):
+        return back(path, "expired")
+    access = await _load(session, user, project_id, Need.WRITE)
+    row = await session.get(ExportPackage, export_id)
+    if row is None or row.project_id != access.project.id:
+        raise NotFound("no such export", code="export_not_found")
+    storage: Storage = request.app.state.storage
+    await packages.delete_export(session, export=row, storage=storage)
+    return back(path, "export-deleted")
 
 
 # --------------------------------------------------------------------------------- MCP
