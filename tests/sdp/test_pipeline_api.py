@@ -308,6 +308,19 @@ async def test_stage_artifacts_generate_only_through_their_stage(api: Api) -> No
         f"{API}/artifacts/{first['artifact_id']}/generate", headers=me.headers
     )
     assert r.status_code == 409 and error_code(r) == "use_stage_endpoint"
+    # Nor do their input and output change around the stage (which keeps the user input).
+    url = f"{API}/artifacts/{first['artifact_id']}"
+    for change in ({"input_data": {"user_input": "sneaky"}}, {"output_data": OUTPUTS["product"]}):
+        r = await api.client.patch(url, json=change, headers=me.headers)
+        assert r.status_code == 409 and error_code(r) == "use_stage_endpoint", change
+    r = await api.client.patch(url, json={"name": "Product brief"}, headers=me.headers)
+    assert r.status_code == 200 and r.json()["name"] == "Product brief"
+    r = await api.client.patch(
+        stage_url(project, 1), json={"user_input": "A tool for teams"}, headers=me.headers
+    )
+    assert r.status_code == 200 and r.json()["user_input"] == "A tool for teams"
+    r = await api.client.get(url, headers=me.headers)
+    assert r.json()["input_data"] == {"user_input": "A tool for teams"}
 
 
 async def test_other_users_cannot_see_or_touch_stages(api: Api) -> None:

@@ -104,6 +104,13 @@ async def update_artifact(
     body: ArtifactUpdate, access: ArtifactWrite, session: DB, runtime: Runtime
 ) -> ArtifactOut:
     changes = body.model_dump(exclude_unset=True)
+    if access.artifact.stage_id is not None and changes.keys() & {"input_data", "output_data"}:
+        # The stage's lifecycle decides when its input and output may change.
+        raise Conflict(
+            "this artifact is a pipeline stage's output: change its input or output with "
+            "PATCH /api/v1/projects/{project_id}/stages/{number}",
+            code="use_stage_endpoint",
+        )
     tool = runtime.tools.get(access.artifact.type)
     if tool is not None and changes.get("input_data") is not None:
         changes["input_data"] = ai_service.validate_inputs(
