@@ -130,6 +130,8 @@ def test_the_pipeline_from_first_stage_to_export_and_mcp(page: Any, fake_provide
     with slow_ai(fake_provider, 1.2):
         generate(page)
     assert any('"name"' in text for text in streamed), "the streamed answer was shown"
+    # ... as its parts, each ticked once the model moves on to the next.
+    assert any("✓ Name" in text and "Tagline" in text for text in streamed), streamed[-1:]
     expect(page.locator(".sdp-head-badges .badge-review")).to_have_text("In review")
     expect(page.locator(".sdp-doc").first).to_contain_text("Tasklane")  # product.md
     expect(page.locator(".sdp-versions .badge-ai")).to_have_count(1)

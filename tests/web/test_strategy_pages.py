@@ -120,6 +120,7 @@ def test_value_proposition_from_form_to_pdf(page: Any) -> None:
     page.wait_for_url("**/artifacts/*?job=*")
     log = page.locator("[data-job-log]")
     expect(log).to_contain_text('"customer_profile"', timeout=SLOW)
+    expect(log.locator(".answer-parts")).to_contain_text("Customer profile")
     expect(page.get_by_role("status")).to_contain_text("Done", timeout=SLOW)
     shot(page, "generation")
     wait_for_document(page)

@@ -60,6 +60,66 @@
     });
   }
 
+  // "customer_profile", "valueMap" -> "Customer profile", "Value map".
+  function humanize(key) {
+    const words = key.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/[_-]+/g, " ").trim().toLowerCase();
+    return words.charAt(0).toUpperCase() + words.slice(1);
+  }
+
+  // A streamed JSON answer shown as a person reads it: the parts (top-level fields) as
+  // they are written, ticked once the model moves on, with the raw text folded away.
+  // answerOutline(container) -> { feed(text), drop(), done() }.
+  function answerOutline(container) {
+    const block = document.createElement("div");
+    block.className = "answer-outline";
+    const parts = document.createElement("ol");
+    parts.className = "answer-parts";
+    parts.setAttribute("aria-label", "Parts of the answer written so far");
+    const raw = document.createElement("details");
+    raw.className = "answer-raw";
+    const summary = document.createElement("summary");
+    const text = document.createElement("span");
+    text.className = "log-text";
+    raw.append(summary, text);
+    block.append(parts, raw);
+    container.append(block);
+
+    let chars = 0, depth = 0, inString = false, escaped = false, buffer = "", key = null;
+    let current = null;
+    const count = () => { summary.textContent = `The model's raw answer (${chars.toLocaleString()} characters)`; };
+    const settle = () => { if (current) { current.classList.add("is-done"); current.firstChild.textContent = "✓ "; } };
+    const startPart = (name) => {
+      settle();
+      current = document.createElement("li");
+      current.append(document.createTextNode("… "), document.createTextNode(humanize(name)));
+      parts.append(current);
+    };
+    count();
+    return {
+      element: block,
+      feed(chunk) {
+        text.append(document.createTextNode(chunk));
+        chars += chunk.length;
+        for (const ch of chunk) {
+          if (inString) {
+            if (escaped) { escaped = false; buffer += ch; }
+            else if (ch === "\\") escaped = true;
+            else if (ch === '"') { inString = false; if (depth === 1) key = buffer; }
+            else buffer += ch;
+          } else if (ch === '"') { inString = true; buffer = ""; }
+          else if (ch === "{" || ch === "[") { depth += 1; key = null; }
+          else if (ch === "}" || ch === "]") { depth -= 1; key = null; }
+          else if (ch === ":") { if (key !== null && depth === 1) startPart(key); key = null; }
+          else if (ch === ",") key = null;
+        }
+        count();
+        return current ? current.lastChild.textContent : null;
+      },
+      drop() { block.classList.add("is-dropped"); },
+      done() { settle(); },
+    };
+  }
+
   // <button data-copy="#selector"> copies that field's value.
   document.addEventListener("click", async (event) => {
     const button = event.target.closest("[data-copy]");
@@ -83,5 +143,5 @@
     if (message && !window.confirm(message)) event.preventDefault();
   });
 
-  window.Atelier = { api, followJob, csrf, describe };
+  window.Atelier = { api, followJob, csrf, describe, answerOutline, humanize };
 })();

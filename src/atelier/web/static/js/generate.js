@@ -18,7 +18,7 @@
       messages = {};
     }
     const title = panel.querySelector("[data-job-title]");
-    let attempt = null; // the streamed text of the current answer
+    let attempt = null; // the outline of the current answer as it streams
 
     const scroll = () => {
       log.scrollTop = log.scrollHeight;
@@ -33,12 +33,11 @@
     };
     const stream = (text) => {
       if (!attempt) {
-        attempt = document.createElement("span");
-        attempt.className = "log-text";
-        log.append(attempt);
+        attempt = window.Atelier.answerOutline(log);
         status.textContent = "The model is writing…";
       }
-      attempt.append(document.createTextNode(text));
+      const part = attempt.feed(text);
+      if (part) status.textContent = `The model is writing: ${part}…`;
       scroll();
     };
 
@@ -65,7 +64,7 @@
         line(`→ ${data.step}`);
       } else if (type === "attempt_failed") {
         // What this answer streamed is not part of the result: shown as dropped.
-        attempt?.classList.add("is-dropped");
+        attempt?.drop();
         if (data.reason === "invalid_output") {
           line(`✗ answer ${data.attempt} did not fit the structure; the model is asked to fix it`);
           status.textContent = "Asking the model to fix its answer…";
@@ -82,6 +81,7 @@
       panel.querySelector(".spinner")?.remove();
       cancel?.remove();
       if (job.status === "succeeded") {
+        attempt?.done();
         line("✓ done");
         if (title) title.textContent = "Done";
         status.textContent = "Done. Opening the result…";

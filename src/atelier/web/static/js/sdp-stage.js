@@ -112,21 +112,25 @@
     cancel.disabled = false;
     cancel.textContent = "Cancel";
     let attempt = 0;
+    let outline = null; // the current answer as it streams
     const job = await followJob(jobId, (type, data) => {
       if (type === "progress" && typeof data.text === "string") {
-        if (data.attempt && data.attempt !== attempt) {
-          // A new attempt starts its answer afresh.
-          attempt = data.attempt;
-          if (log.textContent) log.textContent += "\n\n— new attempt —\n";
+        if (!outline || (data.attempt && data.attempt !== attempt)) {
+          // A new attempt starts its answer afresh; the one before stays, faded.
+          outline?.drop();
+          attempt = data.attempt || attempt;
+          outline = window.Atelier.answerOutline(log);
         }
-        log.textContent += data.text;
+        const part = outline.feed(data.text);
         log.scrollTop = log.scrollHeight;
-        step.textContent = "Writing…";
+        step.textContent = part ? `Writing: ${part}…` : "Writing…";
         return;
       }
+      if (type === "attempt_failed") { outline?.drop(); outline = null; }
       const text = describeEvent(type, data);
       if (text) step.textContent = text;
     }).catch(() => null);
+    outline?.done();
     following = null;
     progress.hidden = true;
     busy(false);
