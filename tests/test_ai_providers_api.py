@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
@@ -462,3 +463,45 @@ async def test_a_changed_config_gets_a_new_client_and_the_old_one_is_closed() ->
     assert closed == [first]  # closed once the calls that used it had time to end
     await pool.aclose()
     assert set(map(id, closed)) == {id(first), id(second), id(other)}
+
+
+# --- the project's own provider -------------------------------------------------------------
+
+
+async def test_a_project_chooses_its_provider(api: Api, app: Any, fake_ai: FakeProvider) -> None:
+    from tests.conftest import run_jobs
+    from tests.factories import BRIEF_INPUT, BRIEF_OUTPUT
+
+    ann, bob = await api.signup(), await api.signup()
+    default = await api.provider(ann, label="Everyday")
+    special = await api.provider(ann, label="For this project", is_default=False)
+    strangers = await api.provider(bob)
+    project = await api.project(ann)
+    url = f"/api/v1/projects/{project['id']}"
+    assert project["ai_provider_id"] is None
+
+    # Another user's provider, or none at all, is refused naming the field.
+    for wrong in (strangers["id"], str(uuid.uuid4())):
+        r = await api.client.patch(url, json={"ai_provider_id": wrong}, headers=ann.headers)
+        assert fields(r) == ["body.ai_provider_id"]
+    r = await api.client.patch(url, json={"ai_provider_id": special["id"]}, headers=ann.headers)
+    assert r.status_code == 200 and r.json()["ai_provider_id"] == special["id"]
+
+    # Generations of the project use it, not the user's default.
+    fake_ai.push(json.dumps(BRIEF_OUTPUT))
+    r = await api.client.post(
+        f"{url}/artifacts",
+        json={"type": "brief", "name": "Brief", "input_data": BRIEF_INPUT, "generate": True},
+        headers=ann.headers,
+    )
+    assert r.status_code == 201, r.text
+    await run_jobs(app, r.json()["job"]["id"])
+    r = await api.client.get(
+        f"/api/v1/ai-generations?project_id={project['id']}", headers=ann.headers
+    )
+    (row,) = r.json()["items"]
+    assert row["provider_id"] == special["id"] != default["id"]
+
+    # Null goes back to the user's default.
+    r = await api.client.patch(url, json={"ai_provider_id": None}, headers=ann.headers)
+    assert r.status_code == 200 and r.json()["ai_provider_id"] is None

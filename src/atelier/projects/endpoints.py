@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from atelier.accounts.deps import CurrentUser
+from atelier.ai import service as ai_service
 from atelier.core.deps import DB, Paging
+from atelier.core.errors import NotFound, field_error
 from atelier.core.pagination import Page
 from atelier.projects import service
 from atelier.projects.access import Need, ProjectRead, ProjectWrite, load_project, require
@@ -58,9 +60,17 @@ async def get_project(access: ProjectRead) -> ProjectOut:
 
 @router.patch("/{project_id}", response_model=ProjectOut)
 async def update_project(body: ProjectUpdate, access: ProjectWrite, session: DB) -> ProjectOut:
-    project = await service.update_project(
-        session, access=access, changes=body.model_dump(exclude_unset=True)
-    )
+    changes = body.model_dump(exclude_unset=True)
+    if changes.get("ai_provider_id") is not None:
+        try:
+            await ai_service.load_config(
+                session, user=access.user, config_id=changes["ai_provider_id"]
+            )
+        except NotFound:
+            raise field_error(
+                "body.ai_provider_id", "no such AI provider among those you can use"
+            ) from None
+    project = await service.update_project(session, access=access, changes=changes)
     return ProjectOut.model_validate(project)
 
 

@@ -36,6 +36,9 @@ class ProjectUpdate(InputModel):
     organization_id: uuid.UUID | None = None
     current_stage: Annotated[int, Field(ge=1, le=100)] | None = None
     metadata: dict[str, Any] | None = None
+    # This project's generations use this provider (GET /api/v1/ai-providers); null goes
+    # back to the user's default.
+    ai_provider_id: uuid.UUID | None = None
 
 
 class ProjectOut(OutputModel):
