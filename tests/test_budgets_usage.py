@@ -10,8 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import text, update
 
-from atelier.accounts.models import Organization, Subscription, SubscriptionPlan
-from atelier.ai.budgets import month_start
+from atelier.accounts.models import (
+    Organization,
+    Subscription,
+    SubscriptionPlan,
+    SubscriptionStatus,
+)
+from atelier.ai.budgets import effective_plan, month_start
 from atelier.ai.models import AIGeneration, GenerationStatus
 from atelier.ai.providers.fake import FakeProvider
 from atelier.ai.usage import usage_summary
@@ -428,3 +433,70 @@ async def test_a_provider_test_call_is_audited_and_budgeted(
     r = await api.client.post(f"/api/v1/ai-providers/{config['id']}/test", headers=ann.headers)
     assert r.status_code == 402 and error_code(r) == "budget_exceeded", r.text
     assert len(fake_ai.requests) == calls
+
+
+@pytest.mark.parametrize(
+    ("status", "period_end_days", "expected"),
+    [
+        ("TRIAL", None, "PRO"),
+        ("ACTIVE", None, "PRO"),
+        ("PAST_DUE", None, "PRO"),  # the grace before billing gives up
+        ("CANCELLED", 3, "PRO"),  # paid until the end of the period
+        ("CANCELLED", -1, "FREE"),
+        ("CANCELLED", None, "FREE"),
+        ("PENDING", None, "FREE"),
+        ("EXPIRED", 3, "FREE"),
+    ],
+)
+def test_which_plan_applies(status: str, period_end_days: int | None, expected: str) -> None:
+    now = dt.datetime(2026, 5, 10, tzinfo=dt.UTC)
+    end = None if period_end_days is None else now + dt.timedelta(days=period_end_days)
+    plan = effective_plan(SubscriptionPlan.PRO, SubscriptionStatus(status), end, now)
+    assert plan == expected
+    assert effective_plan(None, SubscriptionStatus.ACTIVE) == "FREE"
+
+
+async def test_a_lapsed_subscription_gets_the_free_plans_limit(
+    api: Api, app: Any, fake_ai: FakeProvider, limits: Any
+) -> None:
+    limits(FREE="10:0", PRO="0:0")
+    ann = await api.signup()
+    await api.provider(ann)
+    art = await brief(api, ann, (await api.project(ann))["id"])
+    await add_usage(app, ann, tokens=500)
+    ended = utcnow() - dt.timedelta(days=1)
+    async with session_scope(app.state.sessionmaker) as session:
+        session.add(
+            Subscription(
+                user_id=uuid.UUID(ann.id),
+                plan=SubscriptionPlan.PRO,
+                status=SubscriptionStatus.CANCELLED,
+                current_period_end=ended,
+            )
+        )
+    r = await generate(api, ann, art["id"])
+    assert r.status_code == 402 and "FREE plan" in r.json()["detail"], r.text
+    async with session_scope(app.state.sessionmaker) as session:
+        await session.execute(
+            update(Subscription)
+            .where(Subscription.user_id == uuid.UUID(ann.id))
+            .values(current_period_end=utcnow() + dt.timedelta(days=5))
+        )
+    assert (await generate(api, ann, art["id"])).status_code == 202
+
+    # An organization's expired tier counts as free too.
+    owner = await api.signup()
+    await api.provider(owner)
+    org = await api.organization(owner)
+    project = await api.project(owner, organization_id=org["id"])
+    in_org = await brief(api, owner, project["id"])
+    await add_usage(app, owner, tokens=500, organization_id=org["id"])
+    async with session_scope(app.state.sessionmaker) as session:
+        session.add(Subscription(user_id=uuid.UUID(owner.id), plan=SubscriptionPlan.PRO))
+        await session.execute(
+            update(Organization)
+            .where(Organization.id == uuid.UUID(org["id"]))
+            .values(subscription_tier=SubscriptionPlan.PRO, subscription_status="EXPIRED")
+        )
+    r = await generate(api, owner, in_org["id"])
+    assert r.status_code == 402 and "organization's FREE plan" in r.json()["detail"], r.text

@@ -11,10 +11,15 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atelier.accounts.models import Organization, Subscription, SubscriptionPlan
+from atelier.accounts.models import (
+    Organization,
+    Subscription,
+    SubscriptionPlan,
+    SubscriptionStatus,
+)
 from atelier.ai.models import AIGeneration
 from atelier.config import Settings
 from atelier.core.db import utcnow
@@ -75,9 +80,58 @@ def _over(spend: Spend, limit: Limit) -> str | None:
     return None
 
 
+_PLAN_HOLDS = {SubscriptionStatus.TRIAL, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}
+
+
+def effective_plan(
+    plan: SubscriptionPlan | None,
+    status: SubscriptionStatus | None,
+    period_end: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> str:
+    """The plan whose limits apply. A plan holds while it is on trial, paid, or late with a
+    payment (the grace a billing system gives before it cancels); a cancelled one until the
+    end of the period already paid for; a pending or expired one not at all (free plan)."""
+    if plan is None:
+        return SubscriptionPlan.FREE.value
+    if status is None or status in _PLAN_HOLDS:
+        return plan.value
+    if status == SubscriptionStatus.CANCELLED and period_end is not None:
+        end = period_end if period_end.tzinfo else period_end.replace(tzinfo=dt.UTC)
+        if end > (now or utcnow()):
+            return plan.value
+    return SubscriptionPlan.FREE.value
+
+
+async def _subscription_plan(session: AsyncSession, owner: ColumnElement[bool]) -> str | None:
+    row = (
+        await session.execute(
+            select(Subscription.plan, Subscription.status, Subscription.current_period_end).where(
+                owner
+            )
+        )
+    ).first()
+    return effective_plan(*row) if row is not None else None
+
+
 async def user_plan(session: AsyncSession, user_id: uuid.UUID) -> str:
-    plan = await session.scalar(select(Subscription.plan).where(Subscription.user_id == user_id))
-    return (plan or SubscriptionPlan.FREE).value
+    plan = await _subscription_plan(session, Subscription.user_id == user_id)
+    return plan or SubscriptionPlan.FREE.value
+
+
+async def organization_plan(session: AsyncSession, organization_id: uuid.UUID) -> str:
+    """From the organization's subscription if it has one, else its tier and status."""
+    plan = await _subscription_plan(session, Subscription.organization_id == organization_id)
+    if plan is not None:
+        return plan
+    row = (
+        await session.execute(
+            select(Organization.subscription_tier, Organization.subscription_status).where(
+                Organization.id == organization_id
+            )
+        )
+    ).first()
+    return effective_plan(*row) if row is not None else SubscriptionPlan.FREE.value
 
 
 async def check_budget(
@@ -94,10 +148,7 @@ async def check_budget(
     if over:
         raise BudgetExceeded(f"your {plan} plan's monthly AI budget is used up: {over}")
     if organization_id is not None:
-        tier = await session.scalar(
-            select(Organization.subscription_tier).where(Organization.id == organization_id)
-        )
-        org_plan = (tier or SubscriptionPlan.FREE).value
+        org_plan = await organization_plan(session, organization_id)
         over = _over(
             await spent_this_month(session, org_id=organization_id),
             limits.get(org_plan, unlimited),
