@@ -55,12 +55,7 @@ async def cancel_job(
     job_id: uuid.UUID, user: CurrentUser, session: DB, runner: Runner, events: Events
 ) -> JobOut:
     job = await service.load_job(session, user=user, job_id=job_id)
-    job = await service.request_cancel(session, job=job)
-    await session.commit()
-    events.announce(job.id)
-    if runner is not None:
-        runner.request_cancel(job.id)
-    return job_out(job)
+    return job_out(await service.cancel(session, job=job, events=events, runner=runner))
 
 
 @router.get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,9 @@ from atelier.core.pagination import next_cursor, paginate_query
 from atelier.jobs import dispatch
 from atelier.jobs.events import EventBus
 from atelier.jobs.models import Job, JobStatus
+
+if TYPE_CHECKING:
+    from atelier.jobs.runner import JobRunner
 
 _AFTER_COMMIT = "atelier_after_commit"
 
@@ -125,4 +128,17 @@ async def request_cancel(session: AsyncSession, *, job: Job) -> Job:
                 await dispatch.drop(session, [job.dispatch_id])
     await session.flush()
     await session.refresh(job)
+    return job
+
+
+async def cancel(
+    session: AsyncSession, *, job: Job, events: EventBus, runner: JobRunner | None
+) -> Job:
+    """:func:`request_cancel`, committed, then told to event readers and to this process's
+    runner: after the commit, so that both see the flag."""
+    job = await request_cancel(session, job=job)
+    await session.commit()
+    events.announce(job.id)
+    if runner is not None:
+        runner.request_cancel(job.id)
     return job

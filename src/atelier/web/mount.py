@@ -8,10 +8,13 @@ from fastapi.staticfiles import StaticFiles
 from atelier.web import (
     auth_pages,
     pages_account,
+    pages_artifact_actions,
+    pages_jobs,
     pages_orgs,
     pages_projects,
     pages_sdp,
     pages_strategy,
+    pages_versions,
 )
 from atelier.web.errors import install_web_error_handlers
 from atelier.web.templating import HERE
@@ -21,9 +24,12 @@ PAGE_ROUTERS = [
     auth_pages.router,
     pages_projects.router,
     pages_account.router,
+    pages_jobs.router,
     pages_orgs.router,
     pages_strategy.router,
     pages_sdp.router,
+    pages_artifact_actions.router,
+    pages_versions.router,
 ]
 
 

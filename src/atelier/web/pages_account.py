@@ -32,12 +32,12 @@ from atelier.ai.budgets import Limit, month_start, plan_limits, spent_this_month
 from atelier.ai.models import AIGeneration, AIProviderConfig, ProviderKind
 from atelier.ai.resolve import ProviderUnavailable, instance_default, visible_configs
 from atelier.ai.runtime import AIRuntime
-from atelier.ai.schemas import ProviderCreate
+from atelier.ai.schemas import ProviderCreate, ProviderOptions, ProviderUpdate
 from atelier.ai.usage import usage_summary
 from atelier.config import Settings
 from atelier.core.db import utcnow
 from atelier.core.deps import DB
-from atelier.core.errors import AtelierError
+from atelier.core.errors import AtelierError, InvalidInput
 from atelier.core.pagination import decode_cursor, next_cursor, paginate_query
 from atelier.projects.access import visible_to
 from atelier.projects.models import Project
@@ -65,6 +65,7 @@ NOTICES: dict[str, tuple[str, str]] = {
     "provider-added": ("ok", "AI provider added. Its key is stored encrypted."),
     "provider-default": ("ok", "Default AI provider changed."),
     "provider-deleted": ("ok", "AI provider deleted."),
+    "provider-saved": ("ok", "AI provider saved."),
     "expired": ("error", "The form expired. Please try again."),
 }
 
@@ -74,6 +75,17 @@ PROVIDER_KINDS = (
     ("custom", "OpenAI-compatible server (vLLM, Ollama, llama.cpp…)"),
     ("local", "Local model on this server"),
 )
+
+# ProviderOptions' fields on the edit form: (name, label, hint).
+PROVIDER_OPTION_FIELDS = (
+    ("input_usd_per_mtok", "Input price", "US dollars per million input tokens (cost estimates)."),
+    ("output_usd_per_mtok", "Output price", "US dollars per million output tokens."),
+    ("timeout_seconds", "Timeout", "Seconds to wait for an answer (at most 3600)."),
+    ("threads", "Threads", "CPU threads for a local model."),
+)
+# The form sends every option and a PATCH replaces them all: one missing here would be
+# wiped by every edit.
+assert {name for name, _, _ in PROVIDER_OPTION_FIELDS} == set(ProviderOptions.model_fields)
 
 EXPIRY_CHOICES = (("", "Never"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year"))
 
@@ -136,16 +148,32 @@ def _settings_page(
 
 def _form_errors(error: ValidationError) -> dict[str, str]:
     """Pydantic errors by field; a model-level error names its field in its message
-    ("api_key is required for …")."""
+    ("api_key is required for …"). A provider option is named by itself (its form field),
+    not by ``options``."""
     errors: dict[str, str] = {}
     for problem in error.errors():
         message = str(problem["msg"]).removeprefix("Value error, ")
-        name = str(problem["loc"][0]) if problem["loc"] else message.split(" ", 1)[0]
+        loc = problem["loc"]
+        if not loc:
+            name = message.split(" ", 1)[0]
+        else:
+            name = str(loc[1] if loc[0] == "options" and len(loc) > 1 else loc[0])
         errors.setdefault(name, message)
     return errors
 
 
-def _cursor_or_none(cursor: str | None) -> str | None:
+def _service_errors(error: InvalidInput) -> dict[str, str]:
+    """A service's field errors (``[{"field": "body.x", "message": …}]``) by form field."""
+    if not isinstance(error.detail, list):
+        return {"form": str(error.detail or error)}
+    return {
+        str(item["field"]).rsplit(".", 1)[-1]: str(item["message"])
+        for item in error.detail
+        if isinstance(item, dict)
+    }
+
+
+def cursor_or_none(cursor: str | None) -> str | None:
     """A cursor a page can use: a broken one (edited URL) starts from the first page."""
     if not cursor:
         return None
@@ -318,6 +346,7 @@ async def _providers_page(
 ) -> Response:
     configs, _ = await ai_service.list_configs(session, user=user, cursor=None, limit=200)
     ready = await ai_ready(request, session, user)
+    orgs, _ = await org_service.list_organizations(session, user=user, cursor=None, limit=100)
     return _settings_page(
         request,
         "providers",
@@ -330,6 +359,8 @@ async def _providers_page(
             "install_command": INSTALL_COMMAND,
             "kinds": PROVIDER_KINDS,
             "values": values or {"provider": "anthropic"},
+            # Only owners and admins may share a provider with their organization.
+            "share_orgs": [org for org, role in orgs if role in org_service.MANAGERS],
             "errors": errors or {},
             "flash": flash,
             "open_form": bool(errors) or not configs,
@@ -360,6 +391,7 @@ async def add_provider(
     default_model: FormText = "",
     base_url: FormText = "",
     is_default: FormText = "",
+    organization_id: FormText = "",
     csrf_token: FormText = "",
 ) -> Response:
     # The key is never sent back into the page, not even after a validation error.
@@ -369,6 +401,7 @@ async def add_provider(
         "default_model": default_model,
         "base_url": base_url,
         "is_default": bool(is_default),
+        "organization_id": organization_id,
     }
     if not csrf_ok(request, csrf_token):
         return back("/settings/providers", "expired")
@@ -381,19 +414,173 @@ async def add_provider(
                 "default_model": default_model.strip() or None,
                 "base_url": base_url.strip() or None,
                 "is_default": bool(is_default),
+                "organization_id": organization_id or None,
             }
         )
-    except ValidationError as error:
-        errors = _form_errors(error)
+        await ai_service.create_config(
+            session, user=user, runtime=_runtime(request), data=body.model_dump()
+        )
+    except (ValidationError, InvalidInput) as error:
+        errors = (
+            _form_errors(error) if isinstance(error, ValidationError) else _service_errors(error)
+        )
         if errors and api_key:
             errors.setdefault("api_key", "Enter the key again (it is never sent back to you).")
         return await _providers_page(
             request, session, user, values=values, errors=errors, status=422
         )
-    await ai_service.create_config(
-        session, user=user, runtime=_runtime(request), data=body.model_dump()
-    )
     return back("/settings/providers", "provider-added")
+
+
+@router.get("/settings/providers/{config_id}/edit", response_class=HTMLResponse)
+async def edit_provider(
+    request: Request, config_id: uuid.UUID, user: WebUser, session: DB, msg: str | None = None
+) -> Response:
+    # write=True: someone else's provider is a 404 (403 if an organization shares it).
+    config = await ai_service.load_config(session, user=user, config_id=config_id, write=True)
+    return _edit_provider_page(request, config, _provider_values(config), flash=notice(msg))
+
+
+def _provider_values(config: AIProviderConfig) -> dict[str, Any]:
+    options = config.options or {}
+    return {
+        "label": config.label,
+        "default_model": config.default_model,
+        "base_url": config.base_url or "",
+        "is_default": config.is_default,
+        **{name: _number_text(options.get(name)) for name, _, _ in PROVIDER_OPTION_FIELDS},
+    }
+
+
+def _number_text(value: Any) -> str:
+    """An option as typed: 45, not the stored 45.0 (repr keeps every digit of the rest)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def _edit_provider_page(
+    request: Request,
+    config: AIProviderConfig,
+    values: dict[str, Any],
+    *,
+    flash: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    return _settings_page(
+        request,
+        "providers",
+        "account/provider_edit.html",
+        {
+            "config": config,
+            "kinds": dict(PROVIDER_KINDS),
+            "option_fields": PROVIDER_OPTION_FIELDS,
+            "values": values,
+            "errors": errors or {},
+            "flash": flash,
+        },
+        status=status,
+    )
+
+
+@router.post("/settings/providers/{config_id}/edit", response_class=HTMLResponse)
+async def save_provider(
+    request: Request,
+    config_id: uuid.UUID,
+    user: WebUser,
+    session: DB,
+    label: FormText = "",
+    api_key: FormText = "",
+    remove_key: FormText = "",
+    default_model: FormText = "",
+    base_url: FormText = "",
+    is_default: FormText = "",
+    input_usd_per_mtok: FormText = "",
+    output_usd_per_mtok: FormText = "",
+    timeout_seconds: FormText = "",
+    threads: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    """PATCH /api/v1/ai-providers/{id} from a form: what differs from the stored provider
+    is sent; an empty key field keeps the stored key."""
+    here = f"/settings/providers/{config_id}/edit"
+    if not csrf_ok(request, csrf_token):
+        return back(here, "expired")
+    config = await ai_service.load_config(session, user=user, config_id=config_id, write=True)
+    options = {
+        "input_usd_per_mtok": input_usd_per_mtok,
+        "output_usd_per_mtok": output_usd_per_mtok,
+        "timeout_seconds": timeout_seconds,
+        "threads": threads,
+    }
+    values = {
+        "label": label,
+        "default_model": default_model,
+        "base_url": base_url,
+        "is_default": bool(is_default),
+        **options,
+    }
+    try:
+        body = ProviderUpdate.model_validate(
+            {
+                # Empty label or model: the schema's "at least 1 character" error.
+                "label": label.strip(),
+                "default_model": default_model.strip(),
+                "base_url": base_url.strip() or None,
+                "is_default": bool(is_default),
+                "options": {k: v.strip() or None for k, v in options.items()},
+                **({"api_key": api_key.strip()} if api_key.strip() else {}),
+            }
+        )
+        _check_kind_rules(config, body)
+        changes = _changes(config, body, remove_key=bool(remove_key))
+        await ai_service.update_config(
+            session, config=config, runtime=_runtime(request), changes=changes
+        )
+    except (ValidationError, InvalidInput) as error:
+        errors = (
+            _form_errors(error) if isinstance(error, ValidationError) else _service_errors(error)
+        )
+        if api_key:
+            errors.setdefault("api_key", "Enter the key again (it is never sent back to you).")
+        return _edit_provider_page(request, config, values, errors=errors, status=422)
+    return back("/settings/providers", "provider-saved")
+
+
+def _check_kind_rules(config: AIProviderConfig, body: ProviderUpdate) -> None:
+    """The rules a new provider of this kind must meet (ProviderCreate's), on the edited
+    one: a PATCH alone would let a custom server lose its base URL. A stored key counts
+    as given, since an empty key field keeps it."""
+    ProviderCreate.model_validate(
+        {
+            "provider": config.provider,
+            "label": body.label,
+            "api_key": body.api_key or ("stored" if config.api_key_hint else None),
+            "default_model": body.default_model,
+            "base_url": body.base_url,
+        }
+    )
+
+
+def _changes(config: AIProviderConfig, body: ProviderUpdate, *, remove_key: bool) -> dict[str, Any]:
+    """Only what differs, as a PATCH body would carry it (the service takes it as is)."""
+    changes = {
+        field: value
+        for field, value in body.model_dump(exclude={"api_key", "options"}).items()
+        if (str(value) if field == "base_url" and value else value) != getattr(config, field)
+    }
+    options = body.options.model_dump(exclude_none=True) if body.options else {}
+    if options != (config.options or {}):
+        changes["options"] = options
+    if body.api_key:
+        changes["api_key"] = body.api_key
+    elif remove_key and config.api_key_hint:
+        # The service refuses this for kinds that need a key, at the key's field.
+        changes["api_key"] = None
+    return changes
 
 
 @router.post("/settings/providers/{config_id}/default")
@@ -705,7 +892,7 @@ async def usage(
     start = dt.datetime.combine(start_day, dt.time(), tzinfo=dt.UTC)
     end = dt.datetime.combine(end_day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
     summary = await usage_summary(session, user_id=user.id, project_id=None, start=start, end=end)
-    cursor = _cursor_or_none(cursor)
+    cursor = cursor_or_none(cursor)
     generations, more = await _generations(session, user, cursor)
     return render(
         request,

@@ -2,8 +2,9 @@
 the tool form that creates or iterates one, and generation with live progress.
 
 Forms post to these routes, which call the same services as the API (so the same rules
-hold); single-button actions (publish, activate, duplicate, generate, smart-populate,
-cancel) are calls to the JSON API from ``strategy-actions.js`` / ``generate.js``.
+hold); single-button actions (publish, activate, generate, smart-populate, cancel) are
+calls to the JSON API from ``strategy-actions.js`` / ``generate.js``. Rename, duplicate and
+delete are in ``pages_artifact_actions``, a version's own page in ``pages_versions``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from atelier.jobs.models import Job, JobStatus
 from atelier.jobs.service import load_job
 from atelier.projects.access import Need
 from atelier.projects.models import Project
+from atelier.web.flash import Notices, notice_of
 from atelier.web.forms import (
     FormField,
     attach_errors,
@@ -117,6 +119,16 @@ FAILURES: dict[str, dict[str, Any]] = {
         )
     },
 }
+# ?msg= codes of the artifact page → the notice shown after a redirect (never URL text).
+NOTICES: Notices = {
+    "renamed": ("ok", "Renamed."),
+    "duplicated": ("ok", "This is the copy: a new artifact in the same project."),
+    "expired": ("error", "The form expired. Please try again."),
+}
+# The same for the project page an artifact's deletion returns to.
+PROJECT_NOTICES: Notices = {
+    "artifact-deleted": ("ok", "Artifact deleted."),
+}
 DERIVATION_LABELS = {
     "created": "original",
     "duplicated": "duplicate",
@@ -142,6 +154,11 @@ def failure(code: str | None, message: str | None = None) -> dict[str, Any]:
 
 def project_url(project: Project) -> str:
     return f"/projects/{project.id}"
+
+
+def project_notice(request: Request) -> dict[str, str] | None:
+    """The notice a project page shows when an artifact's action sent people back to it."""
+    return notice_of(PROJECT_NOTICES, request.query_params.get("msg"))
 
 
 # --- Markdown → HTML -------------------------------------------------------------------------
@@ -485,6 +502,22 @@ async def _job_for_page(
     )
 
 
+@dataclass(slots=True)
+class NameForms:
+    """The artifact page's rename and duplicate forms as posted: what was typed (kept when
+    it is refused) and what is wrong with it, shown next to the field."""
+
+    rename: str | None = None  # None: the artifact's own name
+    rename_error: str | None = None
+    copy_name: str = ""
+    copy_error: str | None = None
+
+
+def document_html(artifact: Artifact, tool: Tool | None, data: Any) -> Markup:
+    """An output as the artifact page shows it: the export's Markdown, as HTML."""
+    return markdown_html(output_markdown(artifact, tool, data))
+
+
 @router.get("/artifacts/{artifact_id}", response_class=HTMLResponse)
 async def artifact_page(
     request: Request,
@@ -493,19 +526,37 @@ async def artifact_page(
     session: DB,
     job: uuid.UUID | None = None,
     saved: int | None = None,
+    activated: int | None = None,
+    msg: str | None = None,
 ) -> Response:
     loaded = await load(session, user, artifact_id)
-    artifact, tool = loaded.artifact, loaded.tool
-    job_row = await _job_for_page(session, user, artifact, job)
-    flash = None
+    job_row = await _job_for_page(session, user, loaded.artifact, job)
+    flash = notice_of(NOTICES, msg)
     if saved is not None:
         flash = {"kind": "ok", "text": f"Saved as version {saved}."}
+    elif activated is not None and activated == loaded.active_version:
+        flash = {"kind": "ok", "text": f"Version {activated} is the active version now."}
     elif job_row is not None and job_row.status == JobStatus.SUCCEEDED:
         flash = {"kind": "ok", "text": f"Generated version {loaded.active_version}."}
+    return await show_artifact(request, session, loaded, job=job_row, flash=flash)
+
+
+async def show_artifact(
+    request: Request,
+    session: AsyncSession,
+    loaded: Loaded,
+    *,
+    job: Job | None = None,
+    flash: dict[str, str] | None = None,
+    names: NameForms | None = None,
+    status: int = 200,
+) -> Response:
+    """The artifact page; a refused rename or duplicate shows it again with its error."""
+    artifact, tool = loaded.artifact, loaded.tool
     rows = await _version_rows(session, artifact)
     document = None
     if artifact.output_data is not None:
-        document = markdown_html(output_markdown(artifact, tool, artifact.output_data))
+        document = document_html(artifact, tool, artifact.output_data)
     inputs: list[FormField] = []
     if tool is not None:
         inputs = build_fields(tool.input_model.model_json_schema(), artifact.input_data)
@@ -525,15 +576,17 @@ async def artifact_page(
             "tree": await _history(session, artifact),
             "inputs": inputs,
             "raw_inputs": artifact.input_data if tool is None else None,
-            "job": job_row,
-            "job_failure": _job_failure(job_row),
+            "job": job,
+            "job_failure": _job_failure(job),
             "modes": [(m, MODE_LABELS[m], m.explanation) for m in Mode],
             "derivations": DERIVATION_LABELS,
             "messages": FAILURES,
+            "names": names or NameForms(),
             "crumbs": _crumbs(loaded.project),
             "flash": flash,
             "nav": "projects",
         },
+        status=status,
     )
 
 

@@ -27,6 +27,7 @@ from atelier.accounts import service as accounts
 from atelier.accounts.models import Organization
 from atelier.accounts.principal import Principal
 from atelier.ai import service as ai_service
+from atelier.ai.tools import load_tools
 from atelier.artifacts import service as artifacts
 from atelier.core.db import utcnow
 from atelier.core.deps import DB
@@ -40,6 +41,7 @@ from atelier.projects.schemas import ProjectCreate
 from atelier.projects.templates import list_templates
 from atelier.web.flash import FormText, notice_of
 from atelier.web.pages_account import ai_ready
+from atelier.web.pages_artifacts import project_notice
 from atelier.web.session import WebUser, csrf_ok
 from atelier.web.templating import render
 
@@ -337,11 +339,16 @@ async def project_page(
 async def generic_page(
     request: Request, session: AsyncSession, access: ProjectAccess, *, cursor: str | None = None
 ) -> Response:
-    """Any project: its header and its artifacts (each opens on the artifact's page)."""
+    """Any project without a page of its own (general ones): its tools as cards that open
+    the tool form, its artifacts (each opens on the artifact's page) and its exports."""
     project = access.project
     rows, more = await artifacts.list_artifacts(
         session, project=project, cursor=cursor, limit=ARTIFACTS_PAGE
     )
+    every_tool = load_tools().all()
+    # What the tool form accepts for this project: its own pack's tools and the general ones.
+    packs = {project.pack.value, Pack.GENERAL.value}
+    tools = [t for t in every_tool if t.pack in packs]
     return render(
         request,
         "projects/detail.html",
@@ -354,6 +361,9 @@ async def generic_page(
             "next_cursor": more,
             "cursor": cursor,
             "ready": await ai_ready(request, session, access.user),
+            "tools": tools,
+            "tool_titles": {t.key: t.title for t in every_tool},
+            "flash": project_notice(request),
             **HELPERS,
         },
     )

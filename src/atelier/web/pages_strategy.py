@@ -128,6 +128,7 @@ async def project_page(request: Request, session: AsyncSession, access: ProjectA
             "generating": await _generating(session, project),
             "total": sum(len(c.artifacts) for v in phases for c in v.tools) + len(board.others),
             "back": request.url.path,
+            "flash": pages_artifacts.project_notice(request),  # e.g. after deleting an artifact
             "nav": "projects",
         },
     )
