@@ -12,7 +12,7 @@ from sqlalchemy import select
 from atelier.ai.models import AIGeneration
 from atelier.ai.providers.fake import FakeProvider
 from atelier.ai.retry import RetryPolicy
-from atelier.artifacts.smart_populate import prompt_name
+from atelier.artifacts.smart_populate import fill_gaps, prompt_name
 from atelier.core.db import session_scope
 from atelier.packs.general.brief import BriefInput
 from tests.conftest import run_jobs
@@ -119,7 +119,8 @@ async def test_ai_modes_propose_a_valid_input_as_a_job(
     system, user = request.messages[0].content, request.messages[1].content
     assert "Brief" in system and '"idea"' in system
     assert BRIEF_OUTPUT["summary"] in user
-    assert (BRIEF_INPUT["idea"] in user) == (mode == "merge_enhance")
+    assert BRIEF_INPUT["idea"] in user  # the inputs, to keep what still holds
+    assert result["kept_from_inputs"] == []  # the proposal filled every field itself
 
     # Audited like any call; the artifact itself is untouched.
     rows = await ai_rows(app, artifact["id"])
@@ -129,6 +130,41 @@ async def test_ai_modes_propose_a_valid_input_as_a_job(
     after = await get(api, who, f"{API}/artifacts/{artifact['id']}")
     assert after["input_data"] == artifact["input_data"]
     assert (after["latest_version"], after["output_data"]) == (1, BRIEF_OUTPUT)
+
+
+def test_a_proposal_is_never_poorer_than_the_inputs() -> None:
+    inputs = {**BRIEF_INPUT, "audience": "Plumbers", "constraints": ["Offline first"]}
+    thin = {"name": "Tiny CRM 2", "idea": "Pipelines for plumbers", "audience": None}
+    filled, kept = fill_gaps(thin, inputs, BriefInput)
+    assert kept == ["audience", "constraints"]
+    assert filled["idea"] == "Pipelines for plumbers"  # what the proposal says wins
+    assert (filled["audience"], filled["constraints"]) == ("Plumbers", ["Offline first"])
+    assert fill_gaps(PROPOSAL, inputs, BriefInput) == (PROPOSAL, [])
+    # Old inputs that no longer fit the tool are not forced into the proposal.
+    assert fill_gaps(thin, {"audience": "x" * 100_000}, BriefInput) == (thin, [])
+
+
+async def test_the_job_result_says_which_fields_were_kept(
+    api: Api, app: Any, fake_ai: FakeProvider
+) -> None:
+    who, artifact = await generated_brief(api, app, fake_ai)
+    richer = {**BRIEF_INPUT, "audience": "Plumbers", "constraints": ["Offline first"]}
+    r = await api.client.patch(
+        f"{API}/artifacts/{artifact['id']}", json={"input_data": richer}, headers=who.headers
+    )
+    assert r.status_code == 200, r.text
+    r = await populate(api, who, artifact["id"], "continue_from_results")
+    fake_ai.push({"name": "Tiny CRM 2", "idea": "Pipelines for plumbers", "constraints": []})
+    await run_jobs(app, r.json()["job"]["id"])
+    result = (await get(api, who, f"{API}/jobs/{r.json()['job']['id']}"))["result"]
+    assert result["kept_from_inputs"] == ["audience", "constraints"]
+    assert result["proposal"] == {
+        "name": "Tiny CRM 2",
+        "idea": "Pipelines for plumbers",
+        "audience": "Plumbers",
+        "problem": None,
+        "constraints": ["Offline first"],
+    }
 
 
 def prompt_name_for(mode: str) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from pydantic import BaseModel, ValidationError
 
 from atelier.ai.generation import generator_for, prepare_call
 from atelier.ai.providers.base import Message
@@ -29,7 +30,7 @@ from atelier.jobs.runner import JobControl, JobFailed
 
 JOB_KIND = "smart_populate"
 PROMPT_FILE = Path(__file__).parent / "prompts" / "smart_populate.j2"
-PROMPT_VERSION = "1"
+PROMPT_VERSION = "2"  # 2: continue_from_results also sees the inputs
 # Outputs are embedded in the prompt; a bound keeps a huge artifact from blowing the
 # model's context.
 MAX_EMBEDDED_CHARS = 12_000
@@ -100,6 +101,31 @@ def render(
     return messages
 
 
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def fill_gaps(
+    proposal: dict[str, Any], inputs: dict[str, Any], model: type[BaseModel]
+) -> tuple[dict[str, Any], list[str]]:
+    """A next iteration's input is never poorer than the last one: a field the proposal
+    leaves empty keeps the previous input's value (small models drop fields they found
+    hard). Returns the merged input and the fields taken over, or the proposal unchanged
+    if the merge would not fit the input model (the tool changed since)."""
+    kept = [
+        name
+        for name in model.model_fields
+        if _is_empty(proposal.get(name)) and not _is_empty(inputs.get(name))
+    ]
+    if not kept:
+        return proposal, []
+    merged = {**proposal, **{name: inputs[name] for name in kept}}
+    try:
+        return model.model_validate(merged).model_dump(mode="json"), kept
+    except ValidationError:
+        return proposal, []
+
+
 def _mode_of(payload: dict[str, Any]) -> Mode:
     try:
         return Mode(str(payload.get("mode")))
@@ -131,10 +157,13 @@ async def run_smart_populate_job(
         control=control,
         schema=tool.input_model.model_json_schema(),
     )
+    filled, kept = fill_gaps(proposal.model_dump(mode="json"), prepared.inputs, tool.input_model)
     return {
         "mode": mode.value,
         "derivation": mode.derivation.value,
         "artifact_id": str(prepared.artifact_id),
-        "proposal": proposal.model_dump(mode="json"),
+        "proposal": filled,
+        # Fields the proposal left empty, filled from the previous inputs.
+        "kept_from_inputs": kept,
         "ai_generation_id": str(generation_id),
     }

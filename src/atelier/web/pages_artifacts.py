@@ -245,6 +245,7 @@ class ToolForm:
     name: str | None = None  # None: no name field
     name_default: str = ""
     alert: dict[str, Any] | None = None
+    note: str | None = None  # something to know about the values (not an error)
     parent: Artifact | None = None  # the next iteration's parent
     editing: Artifact | None = None  # new inputs for this artifact
     mode: Mode | None = None
@@ -789,11 +790,30 @@ async def iterate_form(
     elif proposal_job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
         form.pending, form.job = "job", proposal_job  # the page follows it, then reloads
     elif proposal_job.status == JobStatus.SUCCEEDED:
-        form.values = dict((proposal_job.result or {}).get("proposal") or {})
+        result = proposal_job.result or {}
+        form.values = dict(result.get("proposal") or {})
+        form.note = _kept_note(form.tool, result.get("kept_from_inputs") or [])
     else:
         form.alert = failure(proposal_job.error_code, proposal_job.error_message)
         form.values = dict(loaded.artifact.input_data)
     return render_tool_form(request, form)
+
+
+def _kept_note(tool: Tool, kept: list[str]) -> str | None:
+    """Which fields the AI left empty and the previous inputs filled (smart_populate)."""
+    if not kept:
+        return None
+    fields = tool.input_model.model_fields
+    names = [
+        (fields[name].title if name in fields and fields[name].title else None)
+        or name.replace("_", " ").capitalize()
+        for name in kept
+    ]
+    return (
+        "The AI's proposal left these empty, so they keep your previous inputs: "
+        + ", ".join(names)
+        + "."
+    )
 
 
 async def _proposal_job(
