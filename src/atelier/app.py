@@ -41,7 +41,7 @@ from atelier.mcp.endpoints import router as mcp_tokens_router
 from atelier.projects.endpoints import router as projects_router
 from atelier.projects.stage_endpoints import router as stages_router
 from atelier.projects.template_endpoints import router as templates_router
-from atelier.web.mount import mount_web
+from atelier.web.mount import mount_web, upload_limits
 
 API_PREFIX = "/api/v1"
 
@@ -164,7 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
-        per_path={"/api/v1/projects/import": settings.max_import_bytes},
+        per_path={"/api/v1/projects/import": settings.max_import_bytes, **upload_limits(settings)},
     )
     include_api(app)
     mount_web(app)

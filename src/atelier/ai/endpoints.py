@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from atelier.accounts.deps import CurrentUser
 from atelier.ai import service
+from atelier.ai import usage as usage_service
 from atelier.ai.deps import Runner, Runtime, wake
-from atelier.ai.models import AIGeneration
 from atelier.ai.schemas import (
     AIGenerationOut,
     GenerateIn,
@@ -23,12 +23,11 @@ from atelier.ai.schemas import (
     ToolOut,
 )
 from atelier.ai.tools import Tool
-from atelier.ai.usage import usage_summary
 from atelier.artifacts.access import ArtifactWrite
 from atelier.core.db import utcnow
 from atelier.core.deps import DB, Paging
-from atelier.core.errors import Conflict, NotFound, field_error
-from atelier.core.pagination import Page, next_cursor, paginate_query
+from atelier.core.errors import Conflict, NotFound
+from atelier.core.pagination import Page
 from atelier.jobs.schemas import JobOut
 from atelier.projects.access import load_project, visible_to
 from atelier.projects.models import Project
@@ -175,25 +174,15 @@ async def list_generations(
     project_id: uuid.UUID | None = None,
     artifact_id: uuid.UUID | None = None,
 ) -> Page[AIGenerationOut]:
-    if project_id is not None:
-        await load_project(session, user=user, project_id=project_id)
-        query = select(AIGeneration).where(AIGeneration.project_id == project_id)
-    else:
-        query = select(AIGeneration).where(AIGeneration.user_id == user.id)
-    if artifact_id is not None:
-        query = query.where(AIGeneration.artifact_id == artifact_id)
-    query = paginate_query(
-        query,
-        created_col=AIGeneration.created_at,
-        id_col=AIGeneration.id,
+    rows, cursor = await usage_service.list_generations(
+        session,
+        user=user,
+        project_id=project_id,
+        artifact_id=artifact_id,
         cursor=page.cursor,
         limit=page.limit,
     )
-    rows = list((await session.scalars(query)).all())
-    return Page(
-        items=[AIGenerationOut.model_validate(r) for r in rows[: page.limit]],
-        next_cursor=next_cursor(rows, page.limit),
-    )
+    return Page(items=[AIGenerationOut.model_validate(r) for r in rows], next_cursor=cursor)
 
 
 @audit_router.get("/usage")
@@ -207,13 +196,9 @@ async def usage(
     """Tokens, cost and calls by day and by model (default: the last 30 days)."""
     if project_id is not None:
         await load_project(session, user=user, project_id=project_id)
-    end_day = to or utcnow().date()
-    start_day = from_ or end_day - dt.timedelta(days=29)
-    if start_day > end_day:
-        raise field_error("query.from", "must not be after 'to'")
-    start = dt.datetime.combine(start_day, dt.time(), tzinfo=dt.UTC)
-    end = dt.datetime.combine(end_day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    return await usage_summary(
+    days = usage_service.usage_days(from_, to, today=utcnow().date())
+    start, end = usage_service.day_bounds(*days)
+    return await usage_service.usage_summary(
         session, user_id=user.id, project_id=project_id, start=start, end=end
     )
 

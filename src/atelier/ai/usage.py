@@ -1,4 +1,7 @@
-"""Tokens, cost and calls by day and by model."""
+"""Tokens, cost and calls by day and by model; the AI calls listed one by one.
+
+Shared by ``GET /api/v1/usage`` / ``GET /api/v1/ai-generations`` and the usage page, so
+that both read the same range and the same rows."""
 
 from __future__ import annotations
 
@@ -10,7 +13,61 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atelier.accounts.principal import Principal
 from atelier.ai.models import AIGeneration
+from atelier.core.errors import field_error
+from atelier.core.pagination import next_cursor, paginate_query
+from atelier.projects.access import load_project
+
+# Days summed when no range is given.
+DEFAULT_DAYS = 30
+
+
+def usage_days(
+    from_day: dt.date | None, to_day: dt.date | None, *, today: dt.date
+) -> tuple[dt.date, dt.date]:
+    """The first and last day (UTC) of a usage range: up to today, 30 days by default."""
+    end_day = to_day or today
+    start_day = from_day or end_day - dt.timedelta(days=DEFAULT_DAYS - 1)
+    if start_day > end_day:
+        raise field_error("query.from", "must not be after 'to'")
+    return start_day, end_day
+
+
+def day_bounds(start_day: dt.date, end_day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """[start of the first day, start of the day after the last) in UTC."""
+    start = dt.datetime.combine(start_day, dt.time(), tzinfo=dt.UTC)
+    end = dt.datetime.combine(end_day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    return start, end
+
+
+async def list_generations(
+    session: AsyncSession,
+    *,
+    user: Principal,
+    project_id: uuid.UUID | None,
+    artifact_id: uuid.UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[AIGeneration], str | None]:
+    """AI calls newest first: the user's own, or every call of a project they may read
+    (a project they may not read is a 404)."""
+    if project_id is not None:
+        await load_project(session, user=user, project_id=project_id)
+        query = select(AIGeneration).where(AIGeneration.project_id == project_id)
+    else:
+        query = select(AIGeneration).where(AIGeneration.user_id == user.id)
+    if artifact_id is not None:
+        query = query.where(AIGeneration.artifact_id == artifact_id)
+    query = paginate_query(
+        query,
+        created_col=AIGeneration.created_at,
+        id_col=AIGeneration.id,
+        cursor=cursor,
+        limit=limit,
+    )
+    rows = list((await session.scalars(query)).all())
+    return rows[:limit], next_cursor(rows, limit)
 
 
 async def usage_summary(

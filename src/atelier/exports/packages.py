@@ -25,7 +25,7 @@ from atelier.artifacts.models import Artifact, ArtifactVersion, GeneratedBy
 from atelier.artifacts.versions import json_content
 from atelier.core.db import utcnow
 from atelier.core.errors import InvalidInput, NotFound
-from atelier.core.pagination import next_cursor, paginate_query
+from atelier.core.pagination import encode_cursor, paginate_query
 from atelier.core.storage import Storage, StorageError
 from atelier.exports.models import ExportPackage, PackageFormat, ValidationStatus
 from atelier.packs.sdp import service as sdp
@@ -129,7 +129,11 @@ async def list_exports(
         limit=limit,
     )
     rows = list((await session.scalars(query)).all())
-    return rows[:limit], next_cursor(rows, limit)
+    if len(rows) <= limit:
+        return rows, None
+    # Not next_cursor(): an export has no created_at, its list is ordered by exported_at.
+    last = rows[limit - 1]
+    return rows[:limit], encode_cursor(last.exported_at, last.id)
 
 
 def package_zip(export: ExportPackage, storage: Storage) -> bytes:

@@ -5,15 +5,19 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from atelier.config import Settings
 from atelier.web import (
     auth_pages,
     pages_account,
     pages_artifact_actions,
+    pages_import,
     pages_jobs,
     pages_orgs,
     pages_projects,
     pages_sdp,
+    pages_stage_versions,
     pages_strategy,
+    pages_usage,
     pages_versions,
 )
 from atelier.web.errors import install_web_error_handlers
@@ -22,15 +26,25 @@ from atelier.web.templating import HERE
 # Page routers of each area, included in this order (see their modules).
 PAGE_ROUTERS = [
     auth_pages.router,
+    # Before the projects' routes: /projects/import is not a /projects/{id}.
+    pages_import.router,
     pages_projects.router,
     pages_account.router,
+    pages_usage.router,
     pages_jobs.router,
     pages_orgs.router,
     pages_strategy.router,
     pages_sdp.router,
+    pages_stage_versions.router,
     pages_artifact_actions.router,
     pages_versions.router,
 ]
+
+
+def upload_limits(settings: Settings) -> dict[str, int]:
+    """Page routes that take more than the app's body limit (``BodySizeLimit``'s per-path
+    limits): the package import form, as large as the API's import allows."""
+    return {pages_import.IMPORT_PATH: settings.max_import_bytes + pages_import.FORM_OVERHEAD}
 
 
 def mount_web(app: FastAPI) -> None:
@@ -38,3 +52,7 @@ def mount_web(app: FastAPI) -> None:
     for router in PAGE_ROUTERS:
         app.include_router(router)
     install_web_error_handlers(app)
+    # Added after the app's body limit, so it runs first: an import form over the limit
+    # is sent back to the form with a message instead of the limit's JSON.
+    limit = upload_limits(app.state.settings)[pages_import.IMPORT_PATH]
+    app.add_middleware(pages_import.OversizeImport, max_bytes=limit)

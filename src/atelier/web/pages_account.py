@@ -1,5 +1,6 @@
 """Pages of the web UI: account settings (profile, API keys, AI providers, local models),
-AI usage, and ``ai_ready``, the check behind the "no AI provider" guidance.
+the usage page's charts and budget (its route is in ``pages_usage``), and ``ai_ready``, the
+check behind the "no AI provider" guidance.
 
 Reads go through the services; writes are form posts (CSRF-checked, then PRG with a
 ``?msg=`` code naming a fixed notice, so no text from the URL is ever shown). Creating an
@@ -29,18 +30,15 @@ from atelier.accounts.schemas import ApiKeyCreate
 from atelier.ai import local_models
 from atelier.ai import service as ai_service
 from atelier.ai.budgets import Limit, month_start, plan_limits, spent_this_month, user_plan
-from atelier.ai.models import AIGeneration, AIProviderConfig, ProviderKind
+from atelier.ai.models import AIProviderConfig, ProviderKind
 from atelier.ai.resolve import ProviderUnavailable, instance_default, visible_configs
 from atelier.ai.runtime import AIRuntime
 from atelier.ai.schemas import ProviderCreate, ProviderOptions, ProviderUpdate
-from atelier.ai.usage import usage_summary
 from atelier.config import Settings
 from atelier.core.db import utcnow
 from atelier.core.deps import DB
 from atelier.core.errors import AtelierError, InvalidInput
-from atelier.core.pagination import decode_cursor, next_cursor, paginate_query
-from atelier.projects.access import visible_to
-from atelier.projects.models import Project
+from atelier.core.pagination import decode_cursor
 from atelier.web.flash import FormText, back, notice_of
 from atelier.web.session import WebUser, csrf_ok
 from atelier.web.templating import render
@@ -865,82 +863,10 @@ class Budget:
         return max(self.limit.usd - self.usd_used, Decimal(0)) if self.limit.usd else None
 
 
-async def _budget(session: AsyncSession, settings: Settings, user: Principal) -> Budget:
+async def monthly_budget(session: AsyncSession, settings: Settings, user: Principal) -> Budget:
     plan = await user_plan(session, user.id)
     limit = plan_limits(settings).get(plan, Limit(0, Decimal(0)))
     spend = await spent_this_month(session, user_id=user.id)
     start = month_start()
     resets = (start + dt.timedelta(days=32)).replace(day=1).date()
     return Budget(plan, limit, spend.tokens, spend.usd, resets)
-
-
-USAGE_PERIODS = (7, 30, 90)
-GENERATIONS_PAGE = 25
-
-
-@router.get("/usage", response_class=HTMLResponse)
-async def usage(
-    request: Request,
-    user: WebUser,
-    session: DB,
-    days: str = "30",
-    cursor: str | None = None,
-) -> Response:
-    period = int(days) if days.isdigit() and int(days) in USAGE_PERIODS else 30
-    end_day = utcnow().date()
-    start_day = end_day - dt.timedelta(days=period - 1)
-    start = dt.datetime.combine(start_day, dt.time(), tzinfo=dt.UTC)
-    end = dt.datetime.combine(end_day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-    summary = await usage_summary(session, user_id=user.id, project_id=None, start=start, end=end)
-    cursor = cursor_or_none(cursor)
-    generations, more = await _generations(session, user, cursor)
-    return render(
-        request,
-        "account/usage.html",
-        {
-            "nav": "usage",
-            "days": period,
-            "periods": USAGE_PERIODS,
-            "summary": summary,
-            "totals": summary["totals"],
-            "charts": usage_charts(summary, start_day, end_day),
-            "budget": await _budget(session, _settings(request), user),
-            "generations": generations,
-            "project_names": await _project_names(session, user, generations),
-            "next_cursor": more,
-            "cursor": cursor,
-            "ready": await ai_ready(request, session, user),
-            "fmt_tokens": _format_tokens,
-            "fmt_usd": _format_usd,
-        },
-    )
-
-
-async def _generations(
-    session: AsyncSession, user: Principal, cursor: str | None
-) -> tuple[list[AIGeneration], str | None]:
-    """The user's AI calls, newest first (as GET /api/v1/ai-generations lists them)."""
-    query = paginate_query(
-        select(AIGeneration).where(AIGeneration.user_id == user.id),
-        created_col=AIGeneration.created_at,
-        id_col=AIGeneration.id,
-        cursor=cursor,
-        limit=GENERATIONS_PAGE,
-    )
-    rows = list((await session.scalars(query)).all())
-    return rows[:GENERATIONS_PAGE], next_cursor(rows, GENERATIONS_PAGE)
-
-
-async def _project_names(
-    session: AsyncSession, user: Principal, rows: list[AIGeneration]
-) -> dict[uuid.UUID, str]:
-    """Names of the listed generations' projects the user can still open."""
-    ids = {row.project_id for row in rows if row.project_id is not None}
-    if not ids:
-        return {}
-    found = await session.execute(
-        select(Project.id, Project.name).where(
-            Project.id.in_(ids), Project.deleted_at.is_(None), visible_to(user)
-        )
-    )
-    return {pid: name for pid, name in found.all()}

@@ -24,14 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atelier.accounts import org_service
 from atelier.accounts import service as accounts
-from atelier.accounts.models import Organization
+from atelier.accounts.models import Organization, OrgRole
 from atelier.accounts.principal import Principal
 from atelier.ai import service as ai_service
 from atelier.ai.tools import load_tools
 from atelier.artifacts import service as artifacts
 from atelier.core.db import utcnow
 from atelier.core.deps import DB
-from atelier.core.errors import AtelierError, InvalidInput, NotFound
+from atelier.core.errors import AtelierError, Forbidden, InvalidInput, NotFound
 from atelier.core.pagination import decode_cursor
 from atelier.packs.sdp.stages import BY_NUMBER as SDP_STAGES
 from atelier.projects import service
@@ -79,11 +79,41 @@ NOTICES: dict[str, tuple[str, str]] = {
     "deleted": ("ok", "Project moved to the trash. You can restore it from the Trash."),
     "restored": ("ok", "Project restored."),
     "saved": ("ok", "Project details saved."),
+    # After a status change: the code is the new status.
+    "active": ("ok", "Project is active again."),
+    "completed": ("ok", "Project marked completed: it can be reopened here."),
+    "suspended": ("ok", "Project suspended: resume it here when work picks up again."),
     "archived": ("ok", "Project archived: it stays readable and can be unarchived here."),
-    "unarchived": ("ok", "Project is active again."),
     "provider": ("ok", "AI provider for this project saved."),
     "shared": ("ok", "Sharing saved."),
     "expired": ("error", "The form expired. Please try again."),
+}
+
+
+# What each status means, as the settings page's select offers them. A status is a label
+# for people (and the dashboard's filter): no status blocks editing or generating.
+STATUS_CHOICES = (
+    (ProjectStatus.ACTIVE, "Active", "Being worked on."),
+    (ProjectStatus.COMPLETED, "Completed", "The work is done; it stays readable and editable."),
+    (ProjectStatus.SUSPENDED, "Suspended", "On hold for now, to pick up again later."),
+    (ProjectStatus.ARCHIVED, "Archived", "Put away; filter it out on the dashboard."),
+)
+# The one-click changes that make sense from each status (the select offers every one).
+STATUS_ACTIONS: dict[ProjectStatus, tuple[tuple[ProjectStatus, str], ...]] = {
+    ProjectStatus.ACTIVE: (
+        (ProjectStatus.COMPLETED, "Mark completed"),
+        (ProjectStatus.SUSPENDED, "Suspend project"),
+        (ProjectStatus.ARCHIVED, "Archive project"),
+    ),
+    ProjectStatus.COMPLETED: (
+        (ProjectStatus.ACTIVE, "Reopen project"),
+        (ProjectStatus.ARCHIVED, "Archive project"),
+    ),
+    ProjectStatus.SUSPENDED: (
+        (ProjectStatus.ACTIVE, "Resume project"),
+        (ProjectStatus.ARCHIVED, "Archive project"),
+    ),
+    ProjectStatus.ARCHIVED: ((ProjectStatus.ACTIVE, "Unarchive project"),),
 }
 
 
@@ -107,6 +137,28 @@ def _valid_cursor(cursor: str | None) -> str | None:
     except AtelierError:
         return None
     return cursor
+
+
+async def _memberships(
+    session: AsyncSession, user: Principal
+) -> list[tuple[Organization, OrgRole]]:
+    """The user's organizations and their role in each (one page: nobody is in hundreds)."""
+    rows, _ = await org_service.list_organizations(session, user=user, cursor=None, limit=200)
+    return rows
+
+
+async def _writable_orgs(session: AsyncSession, user: Principal) -> list[Organization]:
+    """Where the user may add projects; the service checks the same roles on every write."""
+    return [org for org, role in await _memberships(session, user) if role in org_service.WRITERS]
+
+
+def _org_or_none(value: str, orgs: list[Organization]) -> Organization | None:
+    """The filter's organization, or None for "any" and for one the user is not in."""
+    try:
+        wanted = uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+    return next((org for org in orgs if org.id == wanted), None)
 
 
 def ago(when: dt.datetime | None) -> str:
@@ -151,6 +203,7 @@ async def projects(
     pack: str = "",
     status: str = "",
     phase: str = "",
+    organization: str = "",
     deleted: str = "",
     cursor: str | None = None,
     welcome: str = "",
@@ -158,11 +211,15 @@ async def projects(
 ) -> Response:
     trash = deleted.lower() in ("true", "1", "on", "yes")
     q = q.strip()[:200]
+    # Any organization the user is in, viewers too: they see the projects shared with it.
+    orgs = [org for org, _ in await _memberships(session, user)]
+    org = _org_or_none(organization, orgs)
     filters = {
         "q": q,
         "pack": pack if _enum_or_none(Pack, pack) else "",
         "status": status if _enum_or_none(ProjectStatus, status) else "",
         "phase": phase if _enum_or_none(Phase, phase) else "",
+        "organization": str(org.id) if org else "",
     }
     cursor = _valid_cursor(cursor)
     rows, more = await service.list_projects(
@@ -173,6 +230,7 @@ async def projects(
         pack=_enum_or_none(Pack, pack),
         status=_enum_or_none(ProjectStatus, status),
         phase=_enum_or_none(Phase, phase),
+        organization_id=org.id if org else None,
         search=q or None,
         deleted=trash,
     )
@@ -185,6 +243,7 @@ async def projects(
         "filters": filters,
         "filtered": any(filters.values()),
         "more_query": more_query,
+        "org_names": {o.id: o.name for o in orgs},
         **HELPERS,
     }
     if cursor and request.headers.get("HX-Request"):
@@ -200,6 +259,7 @@ async def projects(
         "packs": PACK_CHOICES,
         "statuses": list(ProjectStatus),
         "phases": list(Phase),
+        "orgs": orgs,
     }
     return render(request, "projects/list.html", context)
 
@@ -209,27 +269,43 @@ async def _welcome_name(session: AsyncSession, user: Principal) -> str:
 
 
 # ------------------------------------------------------------------ create
+def too_large(limit: int) -> str:
+    """The import form's message for a file over the package limit (in bytes)."""
+    return f"This file is too large: packages can be up to {limit // (1024 * 1024)} MB."
+
+
 @router.get("/projects/new", response_class=HTMLResponse)
 async def new_project(
-    request: Request, user: WebUser, session: DB, template: str = "", pack: str = ""
+    request: Request,
+    user: WebUser,
+    session: DB,
+    template: str = "",
+    pack: str = "",
+    msg: str | None = None,
 ) -> Response:
     values = {"name": "", "description": "", "start": "blank", "pack": "strategy"}
     if template:
         values["start"] = template
     if pack in PACK_LABELS:
         values["pack"] = pack
-    return await _new_page(request, session, user, values, {})
+    # ?msg=too-large: an import too large to even reach its route was sent back here.
+    limit = request.app.state.settings.max_import_bytes
+    import_error = too_large(limit) if msg == "too-large" else None
+    return await new_project_page(request, session, user, values, {}, import_error=import_error)
 
 
-async def _new_page(
+async def new_project_page(
     request: Request,
     session: AsyncSession,
     user: Principal,
     values: dict[str, str],
     errors: dict[str, str],
     *,
+    import_error: str | None = None,
     status: int = 200,
 ) -> Response:
+    """The "New project" page; ``import_error`` is the package import form's (its own
+    route, ``pages_import``, shows it here when a plain form post fails)."""
     return render(
         request,
         "projects/new.html",
@@ -237,8 +313,10 @@ async def _new_page(
             "nav": "projects",
             "values": values,
             "errors": errors,
+            "import_error": import_error,
             "templates": await list_templates(session, user=user),
             "packs": PACK_CHOICES,
+            "orgs": await _writable_orgs(session, user),
             "max_import_mb": request.app.state.settings.max_import_bytes // (1024 * 1024),
             **HELPERS,
         },
@@ -246,13 +324,41 @@ async def _new_page(
     )
 
 
+# The service's field names → the form's, and what to say when the service refuses one.
+_FORM_FIELDS = {
+    "name": "name",
+    "description": "description",
+    "pack": "pack",
+    "template_id": "start",
+    "organization_id": "organization_id",
+}
+_REFUSED = {
+    "start": "This template does not exist (any more); choose another.",
+    "organization_id": "You are not in this organization (any more); choose another.",
+}
+
+
 def _creation_errors(error: ValidationError) -> dict[str, str]:
-    names = {"name": "name", "description": "description", "pack": "pack", "template_id": "start"}
     errors: dict[str, str] = {}
     for problem in error.errors():
-        field = names.get(str(problem["loc"][0]) if problem["loc"] else "", "name")
+        field = _FORM_FIELDS.get(str(problem["loc"][0]) if problem["loc"] else "", "name")
         errors.setdefault(field, str(problem["msg"]).removeprefix("Value error, "))
     return errors
+
+
+def _refused(error: InvalidInput) -> dict[str, str]:
+    """The service's 422 (a template or organization that is not the user's), by field."""
+    problems = error.detail if isinstance(error.detail, list) else []
+    errors: dict[str, str] = {}
+    for problem in problems:
+        field = _FORM_FIELDS.get(str(problem.get("field", "")).removeprefix("body."), "form")
+        errors.setdefault(field, _REFUSED.get(field, str(problem.get("message", ""))))
+    return errors or {"form": "The project could not be created. Please try again."}
+
+
+def _optional_id(value: str) -> uuid.UUID | None:
+    """A form's id field: None when empty; ValueError when it is not an id."""
+    return uuid.UUID(value) if value else None
 
 
 @router.post("/projects/new", response_class=HTMLResponse)
@@ -264,19 +370,31 @@ async def create_project(
     description: FormText = "",
     start: FormText = "blank",
     pack: FormText = "strategy",
+    organization_id: FormText = "",
     csrf_token: FormText = "",
 ) -> Response:
-    values = {"name": name, "description": description, "start": start, "pack": pack}
+    values = {
+        "name": name,
+        "description": description,
+        "start": start,
+        "pack": pack,
+        "organization_id": organization_id,
+    }
     errors: dict[str, str] = {}
     if not csrf_ok(request, csrf_token):
         errors["form"] = "The form expired. Please try again."
-        return await _new_page(request, session, user, values, errors, status=400)
+        return await new_project_page(request, session, user, values, errors, status=400)
     template_id: uuid.UUID | None = None
     if start and start != "blank":
         try:
             template_id = uuid.UUID(start)
         except ValueError:
             errors["start"] = "Choose a template from the list, or a blank project."
+    org_id: uuid.UUID | None = None
+    try:
+        org_id = _optional_id(organization_id)
+    except ValueError:
+        errors["organization_id"] = "Choose one of your organizations."
     if template_id is None and pack not in PACK_LABELS:
         errors["pack"] = "Choose the kind of project."
     if not name.strip():
@@ -286,12 +404,13 @@ async def create_project(
             name=name.strip(),
             description=description.strip() or None,
             pack=Pack(pack) if pack in PACK_LABELS else Pack.GENERAL,
+            organization_id=org_id,
             template_id=template_id,
         )
     except ValidationError as error:
         errors = _creation_errors(error) | errors
     if errors:
-        return await _new_page(request, session, user, values, errors, status=422)
+        return await new_project_page(request, session, user, values, errors, status=422)
     try:
         project = await service.create_project(
             session,
@@ -299,11 +418,14 @@ async def create_project(
             name=body.name,
             description=body.description,
             pack=body.pack,
+            organization_id=body.organization_id,
             template_id=body.template_id,
         )
-    except InvalidInput:  # the template is gone or is not the user's
-        errors = {"start": "This template does not exist (any more); choose another."}
-        return await _new_page(request, session, user, values, errors, status=422)
+    except InvalidInput as error:  # the template or the organization is not the user's
+        return await new_project_page(request, session, user, values, _refused(error), status=422)
+    except Forbidden as error:  # a viewer of the organization (a stale or edited form)
+        errors = {"organization_id": str(error.detail)}
+        return await new_project_page(request, session, user, values, errors, status=422)
     return RedirectResponse(f"/projects/{project.id}", status_code=303)
 
 
@@ -390,8 +512,7 @@ async def _settings_page(
 ) -> Response:
     project, user = access.project, access.user
     configs, _ = await ai_service.list_configs(session, user=user, cursor=None, limit=200)
-    orgs, _ = await org_service.list_organizations(session, user=user, cursor=None, limit=200)
-    writable = [org for org, role in orgs if role in org_service.WRITERS]
+    writable = await _writable_orgs(session, user)
     current_org = await _current_org(session, project, writable)
     return render(
         request,
@@ -405,6 +526,8 @@ async def _settings_page(
             "configs": configs,
             "orgs": writable,
             "current_org": current_org,
+            "status_choices": STATUS_CHOICES,
+            "status_actions": STATUS_ACTIONS[project.status],
             "values": values or {"name": project.name, "description": project.description or ""},
             "errors": errors or {},
             "flash": flash,
@@ -473,10 +596,12 @@ async def change_status(
     if not csrf_ok(request, csrf_token):
         return _to_settings(project_id, "expired")
     access = await load_project(session, user=user, project_id=project_id, need=Need.WRITE)
-    archive = status == ProjectStatus.ARCHIVED.value
-    new_status = ProjectStatus.ARCHIVED if archive else ProjectStatus.ACTIVE
+    new_status = _enum_or_none(ProjectStatus, status)
+    if new_status is None:  # never "active" by default: an edited form changes nothing
+        errors = {"status": "Choose one of the statuses."}
+        return await _settings_page(request, session, access, errors=errors, status=422)
     await service.update_project(session, access=access, changes={"status": new_status})
-    return _to_settings(project_id, "archived" if archive else "unarchived")
+    return _to_settings(project_id, new_status.value)
 
 
 @router.post("/projects/{project_id}/provider", response_class=HTMLResponse)
@@ -518,7 +643,7 @@ async def share(
         return _to_settings(project_id, "expired")
     access = await load_project(session, user=user, project_id=project_id, need=Need.MANAGE)
     try:
-        org_id = uuid.UUID(organization_id) if organization_id else None
+        org_id = _optional_id(organization_id)
         await service.update_project(session, access=access, changes={"organization_id": org_id})
     except (ValueError, AtelierError) as error:
         message = getattr(error, "detail", None)

@@ -4,9 +4,11 @@
   project's ``/projects/{id}``; also served at ``/sdp/{id}``): the nine stages as a
   progress rail, the validation status, the ER diagram, links to exports and MCP;
 * a stage, ``/projects/{id}/stages/{n}``: input, generation with live progress, review,
-  completion, the files the output becomes, versions, a hand edit;
+  completion, the files the output becomes, the newest versions, a hand edit (each
+  version's own page, all versions and the comparison are in ``pages_stage_versions``);
 * the cross-reference report, ``/projects/{id}/validation``;
-* exports, ``/projects/{id}/exports``; MCP tokens, ``/projects/{id}/mcp``.
+* exports, ``/projects/{id}/exports``; MCP tokens, ``/projects/{id}/mcp``: both paged
+  like the API (``?limit=&cursor=``).
 
 Pages read through the services. Stage actions and MCP token creation are the page
 script calling the JSON API (so every lifecycle rule of the API holds, and a raw token
@@ -51,12 +53,15 @@ from atelier.packs.sdp.package import (
     stored,
 )
 from atelier.packs.sdp.stages import STAGES, StageSpec
+from atelier.packs.sdp.templates import BUILT_IN_TEMPLATES
 from atelier.projects import pipeline
 from atelier.projects.access import Need, ProjectAccess, load_project
 from atelier.projects.models import TemplateCategory
 from atelier.projects.pipeline import StageState
 from atelier.web.er_diagram import render_svg
 from atelier.web.flash import FormText, back, notice_of
+from atelier.web.pages_account import cursor_or_none
+from atelier.web.paging import page_size, page_url
 from atelier.web.session import WebUser, csrf_ok
 from atelier.web.templating import render
 
@@ -70,6 +75,7 @@ NOTICES: dict[str, tuple[str, str]] = {
     "completed": ("ok", "Stage complete."),
     "edited": ("ok", "Your edit is saved as a new version."),
     "activated": ("ok", "That version is the stage's output now."),
+    "stage-busy": ("error", "The stage cannot change now: it is locked or generating."),
     "exported": ("ok", "Package exported."),
     "export-deleted": ("ok", "Export deleted."),
     "revoked": ("ok", "Token revoked: clients using it can no longer connect."),
@@ -86,6 +92,23 @@ TEMPLATE_CATEGORIES = (
     (TemplateCategory.FULLSTACK, "Full-stack app"),
     (TemplateCategory.OTHER, "Other"),
 )
+
+
+def _template_icons() -> tuple[tuple[str, str], ...]:
+    """What "Save as template" offers: the icons the built-in templates use (the projects
+    area's icon macro draws each), with the first template using one as a hint of what it
+    stands for."""
+    first: dict[str, str] = {}
+    for spec in BUILT_IN_TEMPLATES:
+        first.setdefault(spec.icon, spec.name)
+    return tuple(first.items())
+
+
+TEMPLATE_ICONS = _template_icons()
+
+# Versions the stage page lists; all of them are on the stage's versions page.
+STAGE_PAGE_VERSIONS = 10
+EXPORTS_PAGE, TOKENS_PAGE = 50, 100
 
 FOLDER_STAGE = {spec.folder: spec for spec in STAGES}
 COMPILED = {"database", "export"}  # answered at once (the database may also ask the AI)
@@ -110,7 +133,7 @@ def notice(msg: str | None) -> dict[str, str] | None:
     return notice_of(NOTICES, msg)
 
 
-async def _load(
+async def load_sdp(
     session: AsyncSession, user: Principal, project_id: uuid.UUID, need: Need = Need.READ
 ) -> ProjectAccess:
     """The project if this user may see it and it has a pipeline; a 404 page otherwise
@@ -121,13 +144,17 @@ async def _load(
     return access
 
 
+def stage_url(project_id: uuid.UUID, number: int) -> str:
+    return f"/projects/{project_id}/stages/{number}"
+
+
 def overview_url(project_id: uuid.UUID) -> str:
     """The overview: the projects area serves ``/projects/{id}`` and calls
     :func:`project_page` for an sdp project (``/sdp/{id}`` is the same page)."""
     return f"/projects/{project_id}"
 
 
-def _base(access: ProjectAccess, **context: Any) -> dict[str, Any]:
+def page_context(access: ProjectAccess, **context: Any) -> dict[str, Any]:
     project = access.project
     return {
         "nav": "projects",
@@ -176,15 +203,20 @@ async def _rail(
                 current=stage.stage_number == project.current_stage,
                 version=version[0] if version else None,
                 generated_by=version[1] if version else None,
-                url=f"/projects/{project.id}/stages/{stage.stage_number}",
+                url=stage_url(project.id, stage.stage_number),
             )
         )
     return rail
 
 
-def _diagram(snap: ProjectSnapshot, id_prefix: str = "er") -> Markup | None:
+def diagram_of(snap: ProjectSnapshot, id_prefix: str = "er") -> Markup | None:
     """The ER diagram of the active data model, if there is a valid one."""
     data = next((s.data for s in snap.stages if s.name == "dataModel"), None)
+    return data_model_diagram(data, id_prefix)
+
+
+def data_model_diagram(data: dict[str, Any] | None, id_prefix: str = "er") -> Markup | None:
+    """The ER diagram of a data model stage's output (any version), if it is valid."""
     model = stored("dataModel", data)
     if not isinstance(model, DataModel):
         return None
@@ -207,7 +239,7 @@ async def project_page(request: Request, session: AsyncSession, access: ProjectA
     return render(
         request,
         "sdp/overview.html",
-        _base(
+        page_context(
             access,
             rail=rail,
             current=current,
@@ -215,8 +247,9 @@ async def project_page(request: Request, session: AsyncSession, access: ProjectA
             report=report,
             latest_export=exports[0] if exports else None,
             active_tokens=sum(1 for t in rows if tokens.is_usable(t, now)),
-            diagram=_diagram(snap),
+            diagram=diagram_of(snap),
             categories=TEMPLATE_CATEGORIES,
+            icons=TEMPLATE_ICONS,
             flash=notice(request.query_params.get("msg")),
         ),
     )
@@ -226,7 +259,7 @@ async def project_page(request: Request, session: AsyncSession, access: ProjectA
 async def sdp_overview(
     request: Request, project_id: uuid.UUID, user: WebUser, session: DB
 ) -> Response:
-    return await project_page(request, session, await _load(session, user, project_id))
+    return await project_page(request, session, await load_sdp(session, user, project_id))
 
 
 # ------------------------------------------------------------------------------- stage
@@ -258,7 +291,7 @@ def _language(path: str) -> str:
     )
 
 
-def _files(files: dict[str, str]) -> list[StageFile]:
+def file_views(files: dict[str, str]) -> list[StageFile]:
     """Documents first, then code; the stage's raw data file is folded away when the
     stage has something more readable to show."""
     out = []
@@ -309,7 +342,7 @@ async def stage_page(
     session: DB,
     msg: str | None = None,
 ) -> Response:
-    access = await _load(session, user, project_id)
+    access = await load_sdp(session, user, project_id)
     project = access.project
     state = await pipeline.get_stage(session, project, number)
     states = await pipeline.list_stages(session, project)
@@ -318,14 +351,14 @@ async def stage_page(
     active_version = info[0] if info else None
     snap = await sdp.snapshot(session, project)
     rows, more = await versions.list_versions(
-        session, artifact=state.artifact, cursor=None, limit=50
+        session, artifact=state.artifact, cursor=None, limit=STAGE_PAGE_VERSIONS
     )
     name = state.stage.stage_name
     spec = next(s for s in STAGES if s.number == number)
     return render(
         request,
         "sdp/stage.html",
-        _base(
+        page_context(
             access,
             rail=rail,
             state=state,
@@ -334,10 +367,11 @@ async def stage_page(
             status=state.status,
             active_version=active_version,
             lock_reason=_lock_reason(state, rail),
-            files=_files(snapshot_files(snap, number)) if active_version else [],
-            diagram=_diagram(snap) if name == "dataModel" and active_version else None,
+            files=file_views(snapshot_files(snap, number)) if active_version else [],
+            diagram=diagram_of(snap) if name == "dataModel" and active_version else None,
             versions=rows,
             more_versions=more is not None,
+            versions_url=f"{stage_url(project.id, number)}/versions",
             output_json=_output_json(state, active_version),
             editable=name in STORED_MODELS,
             compiled=name in COMPILED,
@@ -381,16 +415,33 @@ def _report_groups(report: ValidationReport, project_id: uuid.UUID) -> list[dict
 async def validation_page(
     request: Request, project_id: uuid.UUID, user: WebUser, session: DB
 ) -> Response:
-    access = await _load(session, user, project_id)
+    access = await load_sdp(session, user, project_id)
     report = build_package(await sdp.snapshot(session, access.project)).report
     return render(
         request,
         "sdp/validation.html",
-        _base(
+        page_context(
             access,
             report=report,
             groups=_report_groups(report, access.project.id),
         ),
+    )
+
+
+# ------------------------------------------------------------------------------ paging
+@dataclass(frozen=True, slots=True)
+class Pager:
+    """Links of a paged list: back to its newest items, and on to the next page."""
+
+    first_url: str | None
+    next_url: str | None
+
+
+def pager(path: str, cursor: str | None, more: str | None, size: int, default: int) -> Pager:
+    kept = size if size != default else None  # a page size asked for in the address stays
+    return Pager(
+        first_url=page_url(path, limit=kept) if cursor else None,
+        next_url=page_url(path, limit=kept, cursor=more) if more else None,
     )
 
 
@@ -426,18 +477,27 @@ def _export_row(row: ExportPackage) -> ExportRow:
 
 @router.get("/projects/{project_id}/exports", response_class=HTMLResponse)
 async def exports_page(
-    request: Request, project_id: uuid.UUID, user: WebUser, session: DB, msg: str | None = None
+    request: Request,
+    project_id: uuid.UUID,
+    user: WebUser,
+    session: DB,
+    msg: str | None = None,
+    cursor: str | None = None,
+    limit: str = "",
 ) -> Response:
-    access = await _load(session, user, project_id)
-    rows, more = await packages.list_exports(session, project=access.project, cursor=None, limit=50)
+    access = await load_sdp(session, user, project_id)
+    cursor, size = cursor_or_none(cursor), page_size(limit, EXPORTS_PAGE)
+    rows, more = await packages.list_exports(
+        session, project=access.project, cursor=cursor, limit=size
+    )
     report = build_package(await sdp.snapshot(session, access.project)).report
     return render(
         request,
         "sdp/exports.html",
-        _base(
+        page_context(
             access,
             exports=[_export_row(r) for r in rows],
-            more=more is not None,
+            pages=pager(f"/projects/{project_id}/exports", cursor, more, size, EXPORTS_PAGE),
             report=report,
             flash=notice(msg),
             just_exported=msg == "exported",
@@ -457,7 +517,7 @@ async def create_export(
     path = f"/projects/{project_id}/exports"
     if not csrf_ok(request, csrf_token):
         return back(path, "expired")
-    access = await _load(session, user, project_id, Need.WRITE)
+    access = await load_sdp(session, user, project_id, Need.WRITE)
     storage: Storage = request.app.state.storage
     chosen = PackageFormat.FOLDER if format == "folder" else PackageFormat.ZIP
     await packages.create_export(
@@ -478,7 +538,7 @@ async def delete_export(
     path = f"/projects/{project_id}/exports"
     if not csrf_ok(request, csrf_token):
         return back(path, "expired")
-    access = await _load(session, user, project_id, Need.WRITE)
+    access = await load_sdp(session, user, project_id, Need.WRITE)
     row = await session.get(ExportPackage, export_id)
     if row is None or row.project_id != access.project.id:
         raise NotFound("no such export", code="export_not_found")
@@ -502,17 +562,26 @@ def _token_status(row: MCPToken) -> str:
 
 @router.get("/projects/{project_id}/mcp", response_class=HTMLResponse)
 async def mcp_page(
-    request: Request, project_id: uuid.UUID, user: WebUser, session: DB, msg: str | None = None
+    request: Request,
+    project_id: uuid.UUID,
+    user: WebUser,
+    session: DB,
+    msg: str | None = None,
+    cursor: str | None = None,
+    limit: str = "",
 ) -> Response:
-    access = await _load(session, user, project_id)
-    rows, more = await tokens.list_tokens(session, project=access.project, cursor=None, limit=100)
+    access = await load_sdp(session, user, project_id)
+    cursor, size = cursor_or_none(cursor), page_size(limit, TOKENS_PAGE)
+    rows, more = await tokens.list_tokens(
+        session, project=access.project, cursor=cursor, limit=size
+    )
     return render(
         request,
         "sdp/mcp.html",
-        _base(
+        page_context(
             access,
             tokens=[TokenRow(r, _token_status(r)) for r in rows],
-            more=more is not None,
+            pages=pager(f"/projects/{project_id}/mcp", cursor, more, size, TOKENS_PAGE),
             base=str(request.base_url).rstrip("/"),
             flash=notice(msg),
         ),
@@ -531,6 +600,6 @@ async def revoke_token(
     path = f"/projects/{project_id}/mcp"
     if not csrf_ok(request, csrf_token):
         return back(path, "expired")
-    access = await _load(session, user, project_id, Need.WRITE)
+    access = await load_sdp(session, user, project_id, Need.WRITE)
     await tokens.revoke_token(session, project=access.project, token_id=token_id)
     return back(path, "revoked")

@@ -59,7 +59,9 @@
         stream(data.text);
       } else if (type === "progress" && data.step === "calling") {
         line(`→ asking ${data.model || "the model"}${data.provider ? ` (${data.provider})` : ""}`);
-        status.textContent = "Waiting for the model's first words…";
+        status.textContent = data.provider === "local"
+          ? "The local model reads the prompt first: on a CPU its first words can take a minute or two."
+          : "Waiting for the model's first words…";
       } else if (type === "progress" && data.step) {
         line(`→ ${data.step}`);
       } else if (type === "attempt_failed") {
