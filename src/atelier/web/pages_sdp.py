@@ -377,9 +377,19 @@ async def stage_page(
             compiled=name in COMPILED,
             previous=next((s for s in rail if s.number == number - 1), None),
             next_stage=next((s for s in rail if s.number == number + 1), None),
+            problems=stage_errors(snap, spec) if active_version else [],
             flash=notice(msg),
         ),
     )
+
+
+def stage_errors(snap: ProjectSnapshot, spec: StageSpec) -> list[ValidationMessage]:
+    """The validation report's errors about this stage's files: said where they are made."""
+    return [
+        message
+        for message in build_package(snap).report.messages
+        if message.level == "error" and FOLDER_STAGE.get(message.file.split("/", 1)[0]) is spec
+    ]
 
 
 # -------------------------------------------------------------------------- validation

@@ -87,7 +87,9 @@
       return data.retry_in_seconds ? `The provider did not answer; retrying in ${Math.round(data.retry_in_seconds)} s…` : "The provider did not answer; retrying…";
     }
     if (type === "progress" && data.step === "calling") {
-      return `Asking ${data.provider || "the AI"}${data.model ? ` (${data.model})` : ""}…`;
+      const asking = `Asking ${data.provider || "the AI"}${data.model ? ` (${data.model})` : ""}…`;
+      // A local model on a CPU reads the whole prompt (the earlier stages) first.
+      return data.provider === "local" ? `${asking} On a CPU the first words can take a minute or two.` : asking;
     }
     return null;
   }
