@@ -17,6 +17,9 @@ from tests.web.test_sdp_pages import api, new_project
 def test_a_stage_shows_its_own_validation_errors(page: Any) -> None:
     sign_up(page, "Checking Chloe", f"chloe-{uuid.uuid4().hex[:10]}@example.com")
     project = new_project(page)
+    page.goto(f"/sdp/{project}")  # nothing made yet: nothing to warn about either
+    validation = page.locator("section[aria-labelledby=validation-heading]")
+    expect(validation).to_contain_text("Nothing to check yet")
     base = f"/api/v1/projects/{project}/stages"
     api(page, "PATCH", f"{base}/1", {"data": OUTPUTS["product"]})
     api(page, "POST", f"{base}/1/complete")
@@ -30,6 +33,8 @@ def test_a_stage_shows_its_own_validation_errors(page: Any) -> None:
     expect(box).to_contain_text("nowhereId")
     expect(box.get_by_role("link", name="the validation report")).to_be_visible()
     screenshot(page, "sdp-stage-problems")
+    page.goto(f"/sdp/{project}")
+    expect(validation.locator(".badge")).to_have_text("Errors")
 
     # Fixed by hand: the box is gone. Stage 1 never had one.
     api(page, "PATCH", f"{base}/2", {"data": DATA_MODEL})

@@ -245,6 +245,8 @@ async def project_page(request: Request, session: AsyncSession, access: ProjectA
             current=current,
             done=sum(1 for s in rail if s.status == "complete"),
             report=report,
+            # Before any stage has an output, "8 warnings" would only say that.
+            started=any(stage.data is not None for stage in snap.stages),
             latest_export=exports[0] if exports else None,
             active_tokens=sum(1 for t in rows if tokens.is_usable(t, now)),
             diagram=diagram_of(snap),
