@@ -89,6 +89,8 @@ class DatabaseSchema(BaseModel):
 class ProductTool(StageTool):
     spec = stage("product")
     key = spec.tool_key
+    # 2: the notes on each part are marked as notes (a small model copied them as content).
+    prompt_version = "2"
     title = "Product definition"
     description = (
         "The product: problem, solution, personas, prioritised features, non-goals, metrics."
