@@ -443,3 +443,21 @@ async def test_bad_cursor_is_422(api: Api) -> None:
         assert fields(r) == ["query.cursor"], cursor
     r = await api.client.get("/api/v1/api-keys", params={"limit": 0}, headers=ann.headers)
     assert fields(r) == ["query.limit"]
+
+
+async def test_the_profile_picture_is_a_web_address_and_can_be_removed(api: Api) -> None:
+    me = await api.signup(name="Pia Picture")
+    url = "/api/v1/me"
+    r = await api.client.patch(url, json={"avatar_url": "javascript:alert(1)"}, headers=me.headers)
+    assert r.status_code == 422 and r.json()["detail"][0]["field"] == "body.avatar_url"
+    picture = "https://example.com/pia.png"
+    r = await api.client.patch(url, json={"avatar_url": picture}, headers=me.headers)
+    assert r.status_code == 200 and r.json()["avatar_url"] == picture
+    r = await api.client.patch(url, json={"name": "Pia P."}, headers=me.headers)
+    assert r.json()["avatar_url"] == picture and r.json()["name"] == "Pia P."
+    for removed in (None, ""):
+        await api.client.patch(url, json={"avatar_url": picture}, headers=me.headers)
+        r = await api.client.patch(url, json={"avatar_url": removed}, headers=me.headers)
+        assert r.status_code == 200 and r.json()["avatar_url"] is None
+    r = await api.client.patch(url, json={"name": None}, headers=me.headers)
+    assert r.status_code == 200 and r.json()["name"] == "Pia P."  # a name always stays

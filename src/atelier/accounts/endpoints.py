@@ -66,10 +66,7 @@ async def me(principal: CurrentUser, session: DB) -> UserOut:
 @router.patch("/me", response_model=UserOut)
 async def update_me(body: ProfileUpdate, principal: CurrentUser, session: DB) -> UserOut:
     user = await service.load_user(session, principal)
-    for field, value in body.model_dump(exclude_unset=True).items():
-        if value is not None:
-            setattr(user, field, value)
-    await session.flush()
+    await service.update_profile(session, user, body.model_dump(exclude_unset=True))
     return UserOut.model_validate(user)
 
 

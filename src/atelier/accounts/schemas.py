@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from pydantic import EmailStr, Field, StringConstraints
+from pydantic import EmailStr, Field, StringConstraints, field_validator
 
 from atelier.accounts.models import UserRole
 from atelier.core.schemas import InputModel, OutputModel
@@ -48,8 +48,18 @@ class AuthOut(OutputModel):
 
 class ProfileUpdate(InputModel):
     name: Name | None = None
-    avatar_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    # An http(s) address of a picture; "" or null removes it.
+    avatar_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048)] | None = (
+        None
+    )
     preferences: dict[str, Any] | None = None
+
+    @field_validator("avatar_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value and not value.lower().startswith(("https://", "http://")):
+            raise ValueError("must be an http:// or https:// address")
+        return value or None
 
 
 class ApiKeyCreate(InputModel):

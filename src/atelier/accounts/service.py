@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from anyio import to_thread
 from sqlalchemy import bindparam, select, update
@@ -79,6 +80,16 @@ async def load_user(session: AsyncSession, principal: Principal) -> User:
     user = await session.get(User, principal.id)
     if user is None:
         raise Unauthorized("this account no longer exists", code="invalid_token")
+    return user
+
+
+async def update_profile(session: AsyncSession, user: User, changes: dict[str, Any]) -> User:
+    """Changes from a validated ProfileUpdate: a null name or preferences is ignored (they
+    always have a value); a null avatar_url removes the picture."""
+    for field, value in changes.items():
+        if value is not None or field == "avatar_url":
+            setattr(user, field, value)
+    await session.flush()
     return user
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from atelier.accounts import org_service
 from atelier.accounts import service as accounts
 from atelier.accounts.principal import Principal
-from atelier.accounts.schemas import ApiKeyCreate
+from atelier.accounts.schemas import ApiKeyCreate, ProfileUpdate
 from atelier.ai import local_models
 from atelier.ai import service as ai_service
 from atelier.ai.budgets import Limit, month_start, plan_limits, spent_this_month, user_plan
@@ -200,10 +200,11 @@ async def _profile_page(
     *,
     flash: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
-    name: str | None = None,
+    typed: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
     account = await accounts.load_user(session, user)
+    typed = typed or {"name": account.name, "avatar_url": account.avatar_url or ""}
     orgs, _ = await org_service.list_organizations(session, user=user, cursor=None, limit=100)
     return _settings_page(
         request,
@@ -211,7 +212,8 @@ async def _profile_page(
         "account/profile.html",
         {
             "account": account,
-            "name": account.name if name is None else name,
+            "name": typed["name"],
+            "avatar_url": typed["avatar_url"],
             "orgs": orgs,
             "errors": errors or {},
             "flash": flash,
@@ -222,23 +224,27 @@ async def _profile_page(
 
 @router.post("/settings/profile", response_class=HTMLResponse)
 async def save_profile(
-    request: Request, user: WebUser, session: DB, name: FormText = "", csrf_token: FormText = ""
+    request: Request,
+    user: WebUser,
+    session: DB,
+    name: FormText = "",
+    avatar_url: FormText = "",
+    csrf_token: FormText = "",
 ) -> Response:
     if not csrf_ok(request, csrf_token):
         return back("/settings/profile", "expired")
-    name = name.strip()
-    if not 1 <= len(name) <= 100:
-        return await _profile_page(
-            request,
-            session,
-            user,
-            name=name,
-            errors={"name": "Enter a name of 1 to 100 characters."},
-            status=422,
-        )
-    account = await accounts.load_user(session, user)
-    account.name = name
-    await session.flush()
+    typed = {"name": name.strip(), "avatar_url": avatar_url.strip()}
+    try:
+        changes = ProfileUpdate.model_validate(typed).model_dump(exclude_unset=True)
+    except ValidationError as error:
+        errors = {
+            str(e["loc"][0]): "Enter a name of 1 to 100 characters."
+            if e["loc"][0] == "name"
+            else e["msg"].removeprefix("Value error, ").capitalize() + "."
+            for e in error.errors()
+        }
+        return await _profile_page(request, session, user, typed=typed, errors=errors, status=422)
+    await accounts.update_profile(session, await accounts.load_user(session, user), changes)
     return back("/settings/profile", "profile-saved")
 
 
