@@ -541,10 +541,7 @@ async def serve_stdio(settings: Settings, raw_token: str) -> int:
 
 
 def _log_to_stderr(settings: Settings) -> None:
-    import structlog
-
     from atelier.core.logging import configure_logging
 
-    configure_logging(settings.log_level)
-    # structlog prints to stdout by default, which is the protocol's channel here.
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
+    # Logs go to stdout by default, which is the protocol's channel here.
+    configure_logging(settings.log_level, stream="stderr")

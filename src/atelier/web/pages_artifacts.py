@@ -31,7 +31,7 @@ from atelier.accounts.principal import Principal
 from atelier.ai import service as ai_service
 from atelier.ai.budgets import check_budget
 from atelier.ai.deps import wake
-from atelier.ai.models import AIGeneration
+from atelier.ai.models import AIGeneration, AIProviderConfig
 from atelier.ai.resolve import resolve_provider
 from atelier.ai.tools import Tool, load_tools
 from atelier.artifacts import service, versions
@@ -66,6 +66,9 @@ router = APIRouter(include_in_schema=False)
 MAX_VERSIONS = 200
 # Lines of unchanged text kept around each change in a diff.
 DIFF_CONTEXT = 3
+# AI providers offered on the tool form, as many as the settings page lists.
+MAX_PROVIDERS = 200
+PROVIDER_GONE = "You cannot use this AI provider (it may have been removed). Choose another."
 SETTINGS_URL = "/settings/providers"
 PROVIDER_HELP = (
     "No AI provider is ready. Add one in Settings → AI providers, or install the local "
@@ -124,6 +127,13 @@ NOTICES: Notices = {
     "renamed": ("ok", "Renamed."),
     "duplicated": ("ok", "This is the copy: a new artifact in the same project."),
     "expired": ("error", "The form expired. Please try again."),
+    # Saved from the tool form without generating ("Save as draft" / "Save inputs").
+    "draft-saved": ("ok", "Saved. Generate when you are ready."),
+    "inputs-saved": (
+        "ok",
+        "Saved. Generate when you are ready: the document is still from the earlier inputs "
+        "(Inputs → Change → Save inputs and generate).",
+    ),
 }
 # The same for the project page an artifact's deletion returns to.
 PROJECT_NOTICES: Notices = {
@@ -253,17 +263,32 @@ class ToolForm:
     # smart-populate job still making it); the page shows that instead of the form.
     pending: str | None = None
     job: Job | None = None
+    # The AI providers the user may choose for this generation; None: not read by the
+    # route that shows the form, so the page asks for them itself (``provider_choice``).
+    providers: list[AIProviderConfig] | None = None
+    provider_id: str = ""  # the choice as posted, kept when the form comes back
 
     def fields(self) -> list[FormField]:
         schema = self.tool.input_model.model_json_schema()
         return build_fields(schema, self.values, self.errors)
 
+    @property
+    def save_label(self) -> str | None:
+        """The button that saves without generating (as the API's ``generate: false`` and
+        PATCH of ``input_data``); None for the next iteration, which is made to generate."""
+        if self.parent is not None:
+            return None
+        return "Save inputs" if self.editing is not None else "Save as draft"
+
 
 def render_tool_form(request: Request, form: ToolForm, *, status: int = 200) -> Response:
     fields = form.fields()
-    summary = attach_errors(fields, {k: v for k, v in form.errors.items() if k != "_name"})
-    if "_name" in form.errors:  # the name is the page's own field, not the tool's
+    own = {"_name", "_provider"}  # the page's own fields, not the tool's
+    summary = attach_errors(fields, {k: v for k, v in form.errors.items() if k not in own})
+    if "_name" in form.errors:
         summary.append(("Name", form.errors["_name"], "f-_name"))
+    if "_provider" in form.errors:
+        summary.append(("AI provider", form.errors["_provider"], "f-_provider"))
     return render(
         request,
         "strategy/tool_form.html",
@@ -274,9 +299,23 @@ def render_tool_form(request: Request, form: ToolForm, *, status: int = 200) -> 
             "output_sections": _output_sections(form.tool),
             "messages": FAILURES,
             "nav": "projects",
+            **_provider_context(form.providers, form.provider_id, form.errors.get("_provider")),
         },
         status=status,
     )
+
+
+def _provider_context(
+    providers: list[AIProviderConfig] | None, chosen: str, error: str | None
+) -> dict[str, Any]:
+    """What the tool form template reads to offer a choice of AI provider."""
+    return {"providers": providers, "provider_id": chosen, "provider_error": error}
+
+
+async def usable_providers(session: AsyncSession, user: Principal) -> list[AIProviderConfig]:
+    """The providers the user may generate with: the settings page's listing."""
+    configs, _ = await ai_service.list_configs(session, user=user, cursor=None, limit=MAX_PROVIDERS)
+    return configs
 
 
 def _output_sections(tool: Tool) -> list[str]:
@@ -291,6 +330,8 @@ class Posted:
     clean: dict[str, Any] | None
     name: str
     csrf: bool
+    save: bool  # "Save as draft" / "Save inputs": no generation
+    provider: str  # the AI provider chosen, as posted ("" for the default)
 
 
 async def read_tool_form(request: Request, tool: Tool) -> Posted:
@@ -309,11 +350,34 @@ async def read_tool_form(request: Request, tool: Tool) -> Posted:
     if len(name) > 200:
         errors["_name"] = "At most 200 characters."
     token = (posted.get("_csrf") or [""])[0]
-    return Posted(data, errors, None if errors else clean, name, csrf_ok(request, token))
+    return Posted(
+        values=data,
+        errors=errors,
+        clean=None if errors else clean,
+        name=name,
+        csrf=csrf_ok(request, token),
+        save=(posted.get("_action") or [""])[0] == "save",
+        provider=(posted.get("_provider") or [""])[0].strip(),
+    )
+
+
+def chosen_provider(raw: str) -> uuid.UUID | None:
+    """The provider picked on the form (None: the default). Something that is not even an
+    id is refused as the API refuses an id that is not the user's."""
+    if not raw:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound("no such AI provider", code="ai_provider_not_found") from None
 
 
 async def preflight(
-    session: AsyncSession, request: Request, user: Principal, project: Project
+    session: AsyncSession,
+    request: Request,
+    user: Principal,
+    project: Project,
+    provider_id: uuid.UUID | None = None,
 ) -> None:
     """What would refuse a generation, checked before anything is written (so a refused
     request leaves nothing behind and the form can be shown again as it was)."""
@@ -329,12 +393,18 @@ async def preflight(
         user_id=user.id,
         settings=runtime.settings,
         cipher=runtime.cipher,
+        override_id=provider_id,
         project_provider_id=project.ai_provider_id,
     )
 
 
 async def start_generation(
-    session: AsyncSession, request: Request, user: Principal, project: Project, artifact: Artifact
+    session: AsyncSession,
+    request: Request,
+    user: Principal,
+    project: Project,
+    artifact: Artifact,
+    provider_id: uuid.UUID | None = None,
 ) -> Job:
     job, _ = await ai_service.request_generation(
         session,
@@ -343,10 +413,35 @@ async def start_generation(
         artifact=artifact,
         project_organization_id=project.organization_id,
         project_provider_id=project.ai_provider_id,
-        provider_id=None,
+        provider_id=provider_id,
         notify=wake(request.app.state.jobs),
     )
     return job
+
+
+def refused(request: Request, form: ToolForm, error: AtelierError) -> Response:
+    """The form again after a service refused it: a provider the user cannot use is the
+    provider field's error, anything else the page's alert."""
+    if error.code == "ai_provider_not_found" and form.provider_id:
+        # Only the provider chosen here is refused with this code: a project's provider
+        # the user cannot use falls back to the defaults (resolve_provider).
+        form.errors["_provider"] = PROVIDER_GONE
+        return render_tool_form(request, form, status=422)
+    form.alert = failure(error.code, str(error.detail))
+    return render_tool_form(request, form, status=error.status_code)
+
+
+async def _read_into(
+    request: Request, session: AsyncSession, user: Principal, form: ToolForm
+) -> Posted:
+    """Read the posted form into ``form``, with the providers to offer if it comes back."""
+    form.providers = await usable_providers(session, user)
+    posted = await read_tool_form(request, form.tool)
+    form.values, form.errors = posted.values, dict(posted.errors)
+    form.provider_id = posted.provider
+    if form.name is not None:
+        form.name = posted.name
+    return posted
 
 
 async def submit_tool_form(
@@ -356,16 +451,19 @@ async def submit_tool_form(
     form: ToolForm,
 ) -> Response:
     """Create the artifact (a child when ``form.parent`` is set) and start its generation,
-    or show the form again with its errors and everything that was typed."""
-    posted = await read_tool_form(request, form.tool)
-    form.values, form.errors, form.name = posted.values, dict(posted.errors), posted.name
+    or only save it ("Save as draft"), or show the form again with its errors and
+    everything that was typed."""
+    posted = await _read_into(request, session, user, form)
     if not posted.csrf:
         form.alert = {"text": "This form expired. Check it and submit it again."}
         return render_tool_form(request, form, status=400)
     if posted.clean is None:
         return render_tool_form(request, form, status=422)
+    generate = not (posted.save and form.save_label is not None)
     try:
-        await preflight(session, request, user, form.project)
+        provider_id = chosen_provider(posted.provider) if generate else None
+        if generate:
+            await preflight(session, request, user, form.project, provider_id)
         artifact = await service.create_artifact(
             session,
             project=form.project,
@@ -377,9 +475,10 @@ async def submit_tool_form(
             derivation=form.mode.derivation if form.mode else None,
         )
     except AtelierError as error:
-        form.alert = failure(error.code, str(error.detail))
-        return render_tool_form(request, form, status=error.status_code)
-    job = await start_generation(session, request, user, form.project, artifact)
+        return refused(request, form, error)
+    if not generate:
+        return RedirectResponse(f"/artifacts/{artifact.id}?msg=draft-saved", status_code=303)
+    job = await start_generation(session, request, user, form.project, artifact, provider_id)
     return RedirectResponse(f"/artifacts/{artifact.id}?job={job.id}", status_code=303)
 
 
@@ -708,6 +807,7 @@ async def inputs_form(
 ) -> Response:
     loaded = await load(session, user, artifact_id, Need.WRITE)
     form = _inputs_form(loaded, _generatable(loaded))
+    form.providers = await usable_providers(session, user)
     if loaded.artifact.status == ArtifactStatus.PUBLISHED:
         form.alert = FAILURES["artifact_published"]
     return render_tool_form(request, form)
@@ -719,22 +819,29 @@ async def save_inputs(
 ) -> Response:
     loaded = await load(session, user, artifact_id, Need.WRITE)
     form = _inputs_form(loaded, _generatable(loaded))
-    posted = await read_tool_form(request, form.tool)
-    form.values, form.errors = posted.values, dict(posted.errors)
+    posted = await _read_into(request, session, user, form)
     if not posted.csrf:
         form.alert = {"text": "This form expired. Check it and submit it again."}
         return render_tool_form(request, form, status=400)
     if posted.clean is None:
         return render_tool_form(request, form, status=422)
     try:
-        await preflight(session, request, user, loaded.project)
+        if posted.save:  # "Save inputs": as PATCH input_data, no new version, no job
+            await service.update_artifact(
+                session, artifact=loaded.artifact, user=user, changes={"input_data": posted.clean}
+            )
+            msg = "draft-saved" if loaded.artifact.output_data is None else "inputs-saved"
+            return RedirectResponse(f"/artifacts/{artifact_id}?msg={msg}", status_code=303)
+        provider_id = chosen_provider(posted.provider)
+        await preflight(session, request, user, loaded.project, provider_id)
         await service.update_artifact(
             session, artifact=loaded.artifact, user=user, changes={"input_data": posted.clean}
         )
-        job = await start_generation(session, request, user, loaded.project, loaded.artifact)
+        job = await start_generation(
+            session, request, user, loaded.project, loaded.artifact, provider_id
+        )
     except AtelierError as error:
-        form.alert = failure(error.code, str(error.detail))
-        return render_tool_form(request, form, status=error.status_code)
+        return refused(request, form, error)
     return RedirectResponse(f"/artifacts/{artifact_id}?job={job.id}", status_code=303)
 
 
@@ -781,6 +888,7 @@ async def iterate_form(
     loaded = await load(session, user, artifact_id, Need.WRITE)
     chosen = _mode(mode)
     form = _iterate_form(loaded, _generatable(loaded), chosen, job)
+    form.providers = await usable_providers(session, user)
     if not chosen.uses_ai:
         form.values = dict(loaded.artifact.input_data)
         return render_tool_form(request, form)

@@ -27,7 +27,13 @@ from atelier.projects.access import Need, ProjectAccess, load_project
 from atelier.projects.models import Pack, Phase, Project
 from atelier.web import pages_artifacts
 from atelier.web.flash import FormText
-from atelier.web.pages_artifacts import ToolForm, project_url, render_tool_form, submit_tool_form
+from atelier.web.pages_artifacts import (
+    ToolForm,
+    project_url,
+    render_tool_form,
+    submit_tool_form,
+    usable_providers,
+)
 from atelier.web.session import WebUser, csrf_ok, safe_next
 from atelier.web.templating import render
 
@@ -194,9 +200,9 @@ async def new_artifact_form(
     request: Request, project_id: uuid.UUID, tool_key: str, user: WebUser, session: DB
 ) -> Response:
     access = await load_project(session, user=user, project_id=project_id, need=Need.WRITE)
-    return render_tool_form(
-        request, _new_form(access.project, _usable_tool(access.project, tool_key))
-    )
+    form = _new_form(access.project, _usable_tool(access.project, tool_key))
+    form.providers = await usable_providers(session, user)
+    return render_tool_form(request, form)
 
 
 @router.post("/projects/{project_id}/tools/{tool_key}/new", response_class=HTMLResponse)

@@ -58,7 +58,8 @@
   document.addEventListener("submit", (event) => {
     const form = event.target;
     if (!form.matches?.(".tool-form") || event.defaultPrevented) return;
-    const button = form.querySelector("button[type=submit]");
+    // The button that sent it (Generate or Save) says so, not always the first one.
+    const button = event.submitter || form.querySelector("button[type=submit]");
     if (!button) return;
     button.dataset.label = button.textContent;
     button.textContent = button.dataset.busy || "Sending…";
