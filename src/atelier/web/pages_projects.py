@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import importlib
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -528,7 +529,14 @@ async def _settings_page(
             "current_org": current_org,
             "status_choices": STATUS_CHOICES,
             "status_actions": STATUS_ACTIONS[project.status],
-            "values": values or {"name": project.name, "description": project.description or ""},
+            "values": values
+            or {
+                "name": project.name,
+                "description": project.description or "",
+                "metadata": json.dumps(project.metadata_, indent=2, ensure_ascii=False)
+                if project.metadata_
+                else "",
+            },
             "errors": errors or {},
             "flash": flash,
             **HELPERS,
@@ -553,6 +561,17 @@ def _to_settings(project_id: uuid.UUID, msg: str) -> Response:
     return RedirectResponse(f"/projects/{project_id}/settings?msg={msg}", status_code=303)
 
 
+def _json_object(text: str) -> dict[str, Any] | None:
+    """The typed metadata as an object ({} when empty); None when it is not one."""
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 @router.post("/projects/{project_id}/settings", response_class=HTMLResponse)
 async def save_details(
     request: Request,
@@ -561,25 +580,33 @@ async def save_details(
     session: DB,
     name: FormText = "",
     description: FormText = "",
+    metadata: FormText = "",
     csrf_token: FormText = "",
 ) -> Response:
     if not csrf_ok(request, csrf_token):
         return _to_settings(project_id, "expired")
     access = await load_project(session, user=user, project_id=project_id, need=Need.WRITE)
-    values = {"name": name, "description": description}
+    values = {"name": name, "description": description, "metadata": metadata}
     errors = {}
     if not 1 <= len(name.strip()) <= 200:
         errors["name"] = "Give the project a name of 1 to 200 characters."
     if len(description) > 10_000:
         errors["description"] = "Keep the description under 10,000 characters."
-    if errors:
+    parsed = _json_object(metadata)
+    if parsed is None:
+        errors["metadata"] = 'Write a JSON object, e.g. {"client": "Acme"}, or leave it empty.'
+    if errors or parsed is None:
         return await _settings_page(
             request, session, access, values=values, errors=errors, status=422
         )
     await service.update_project(
         session,
         access=access,
-        changes={"name": name.strip(), "description": description.strip() or None},
+        changes={
+            "name": name.strip(),
+            "description": description.strip() or None,
+            "metadata": parsed,
+        },
     )
     return _to_settings(project_id, "saved")
 
