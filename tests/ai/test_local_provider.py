@@ -203,3 +203,12 @@ async def test_a_grammar_llama_cpp_cannot_parse_falls_back_to_json(
     )
     result = await provider.generate(request)  # no crash: generic JSON grammar instead
     json.loads(result.text)
+
+
+async def test_a_freed_model_loads_again_on_the_next_call(provider: LocalProvider) -> None:
+    await provider.generate(post_request(max_tokens=4))
+    assert provider._llama is not None
+    provider.free()  # what the exit hook does, while llama.cpp is still loaded
+    assert provider._llama is None
+    result = await provider.generate(post_request(max_tokens=4))
+    assert result.output_tokens > 0 and provider._llama is not None

@@ -10,6 +10,7 @@ grammar built from the JSON schema; the engine still validates the result.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import functools
 import json
@@ -79,6 +80,15 @@ def forget_loaded_models() -> None:
         _providers.clear()
 
 
+@atexit.register
+def _free_models_at_exit() -> None:
+    # Freed while llama.cpp is still loaded: left to the garbage collector at interpreter
+    # exit, the model's destructor runs after the library is gone and prints a TypeError.
+    with _providers_lock:
+        for provider in _providers.values():
+            provider.free()
+
+
 class MissingLocalModel:
     """Stands in for a local model that is not installed: every call says how to fix it."""
 
@@ -129,6 +139,19 @@ class LocalProvider:
 
     async def aclose(self) -> None:
         return None  # the model is shared by every provider config that uses it
+
+    def free(self) -> None:
+        """Free the loaded model now (it loads again on the next call)."""
+        # A generation still running (say, at exit) keeps its model: wait a little only.
+        if not self._thread_lock.acquire(timeout=5):
+            return
+        try:
+            llama, self._llama = self._llama, None
+        finally:
+            self._thread_lock.release()
+        if llama is not None:
+            with contextlib.suppress(Exception):
+                llama.close()
 
     async def generate(
         self, request: GenerationRequest, *, on_text: TextCallback | None = None
