@@ -600,3 +600,15 @@ def attach_errors(
         label = target.label if target else name
         out.append((label, errors[name], target.id if target else None))
     return out
+
+
+def json_object(text: str) -> dict[str, Any] | None:
+    """A typed JSON object ({} when the field is empty); None when it is not one (the
+    free-form ``metadata`` of a project and ``preferences`` of a user)."""
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

@@ -11,6 +11,7 @@ ever lives in the page that asked for it (a reload shows it no more).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from atelier.core.deps import DB
 from atelier.core.errors import AtelierError, InvalidInput
 from atelier.core.pagination import decode_cursor
 from atelier.web.flash import FormText, back, notice_of
+from atelier.web.forms import json_object
 from atelier.web.session import WebUser, csrf_ok
 from atelier.web.templating import render
 
@@ -204,7 +206,13 @@ async def _profile_page(
     status: int = 200,
 ) -> Response:
     account = await accounts.load_user(session, user)
-    typed = typed or {"name": account.name, "avatar_url": account.avatar_url or ""}
+    typed = typed or {
+        "name": account.name,
+        "avatar_url": account.avatar_url or "",
+        "preferences": json.dumps(account.preferences, indent=2, ensure_ascii=False)
+        if account.preferences
+        else "",
+    }
     orgs, _ = await org_service.list_organizations(session, user=user, cursor=None, limit=100)
     return _settings_page(
         request,
@@ -214,6 +222,7 @@ async def _profile_page(
             "account": account,
             "name": typed["name"],
             "avatar_url": typed["avatar_url"],
+            "preferences": typed["preferences"],
             "orgs": orgs,
             "errors": errors or {},
             "flash": flash,
@@ -229,20 +238,28 @@ async def save_profile(
     session: DB,
     name: FormText = "",
     avatar_url: FormText = "",
+    preferences: FormText = "",
     csrf_token: FormText = "",
 ) -> Response:
     if not csrf_ok(request, csrf_token):
         return back("/settings/profile", "expired")
-    typed = {"name": name.strip(), "avatar_url": avatar_url.strip()}
+    typed = {"name": name.strip(), "avatar_url": avatar_url.strip(), "preferences": preferences}
+    errors: dict[str, str] = {}
+    chosen = json_object(preferences)
+    if chosen is None:
+        errors["preferences"] = 'Write a JSON object, e.g. {"theme": "dark"}, or leave it empty.'
     try:
-        changes = ProfileUpdate.model_validate(typed).model_dump(exclude_unset=True)
+        changes = ProfileUpdate.model_validate(
+            {"name": typed["name"], "avatar_url": typed["avatar_url"], "preferences": chosen}
+        ).model_dump(exclude_unset=True)
     except ValidationError as error:
-        errors = {
+        errors |= {
             str(e["loc"][0]): "Enter a name of 1 to 100 characters."
             if e["loc"][0] == "name"
             else e["msg"].removeprefix("Value error, ").capitalize() + "."
             for e in error.errors()
         }
+    if errors:
         return await _profile_page(request, session, user, typed=typed, errors=errors, status=422)
     await accounts.update_profile(session, await accounts.load_user(session, user), changes)
     return back("/settings/profile", "profile-saved")

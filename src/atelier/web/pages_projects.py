@@ -41,6 +41,7 @@ from atelier.projects.models import Pack, Phase, Project, ProjectStatus
 from atelier.projects.schemas import ProjectCreate
 from atelier.projects.templates import list_templates
 from atelier.web.flash import FormText, notice_of
+from atelier.web.forms import json_object
 from atelier.web.pages_account import ai_ready
 from atelier.web.pages_artifacts import project_notice
 from atelier.web.session import WebUser, csrf_ok
@@ -561,17 +562,6 @@ def _to_settings(project_id: uuid.UUID, msg: str) -> Response:
     return RedirectResponse(f"/projects/{project_id}/settings?msg={msg}", status_code=303)
 
 
-def _json_object(text: str) -> dict[str, Any] | None:
-    """The typed metadata as an object ({} when empty); None when it is not one."""
-    if not text.strip():
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
 @router.post("/projects/{project_id}/settings", response_class=HTMLResponse)
 async def save_details(
     request: Request,
@@ -592,7 +582,7 @@ async def save_details(
         errors["name"] = "Give the project a name of 1 to 200 characters."
     if len(description) > 10_000:
         errors["description"] = "Keep the description under 10,000 characters."
-    parsed = _json_object(metadata)
+    parsed = json_object(metadata)
     if parsed is None:
         errors["metadata"] = 'Write a JSON object, e.g. {"client": "Acme"}, or leave it empty.'
     if errors or parsed is None:
