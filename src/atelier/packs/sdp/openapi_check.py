@@ -307,8 +307,4 @@ class _Meaning:
             )
 
 
-class _Missing:
-    pass
-
-
-_MISSING = _Missing()
+_MISSING = object()  # what a reference that does not resolve resolves to
