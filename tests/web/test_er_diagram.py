@@ -221,3 +221,80 @@ def test_relationships_to_unknown_entities_are_left_out() -> None:
     )
     root = parse(render_svg(DataModel.model_validate(data)))
     assert len(groups(root, "er-rel")) == len(DATA_MODEL["relationships"])
+
+
+def _gutter_segments(root: ET.Element) -> list[tuple[int, float, float, float, float]]:
+    """Every line's segments inside gutters (all but the stubs at the boxes), with the
+    line's number."""
+    out = []
+    for n, g in enumerate(groups(root, "er-rel")):
+        line = g.find(f"{SVG}polyline")
+        assert line is not None
+        points = [tuple(map(float, p.split(","))) for p in str(line.get("points")).split()]
+        for (x1, y1), (x2, y2) in itertools.pairwise(points[1:-1]):
+            out.append((n, x1, y1, x2, y2))
+    return out
+
+
+def _on_top(s: tuple[int, float, float, float, float], t: tuple[int, ...]) -> bool:
+    """Whether two segments lie on the same line and share more than a point."""
+    _, sx1, sy1, sx2, sy2 = s
+    _, tx1, ty1, tx2, ty2 = t
+    if sx1 == sx2 == tx1 == tx2:  # both vertical, same x
+        low, high = max(min(sy1, sy2), min(ty1, ty2)), min(max(sy1, sy2), max(ty1, ty2))
+        return high - low > 1
+    if sy1 == sy2 == ty1 == ty2:  # both horizontal, same y
+        low, high = max(min(sx1, sx2), min(tx1, tx2)), min(max(sx1, sx2), max(tx1, tx2))
+        return high - low > 1
+    return False
+
+
+@pytest.mark.parametrize(
+    "count, rels",
+    [
+        # a hub that every other entity refers to, and links skipping a column
+        (
+            12,
+            [(0, i, "one-to-many") for i in range(1, 12)]
+            + [(i, i + 2, "many-to-one") for i in range(1, 10)],
+        ),
+        # everything in one column: all lines share one gutter
+        (1, [(0, 0, "one-to-many"), (0, 0, "one-to-one")]),
+        (9, [(i, j, "one-to-many") for i in range(9) for j in range(9) if (i + j) % 4 == 1]),
+    ],
+)
+def test_lines_sharing_a_gutter_never_run_on_top_of_each_other(
+    count: int, rels: list[tuple[int, int, str]]
+) -> None:
+    data_model = model(count, rels)
+    plan = layout(data_model)
+    root = parse(render_svg(data_model))
+    segments = _gutter_segments(root)
+    clashes = [
+        (s, t) for s, t in itertools.combinations(segments, 2) if s[0] != t[0] and _on_top(s, t)
+    ]
+    assert clashes == []
+    # Lanes stay inside the drawing.
+    for _, x1, y1, x2, y2 in segments:
+        assert min(x1, x2) >= 0 and max(x1, x2) <= plan.width
+        assert min(y1, y2) >= 0 and max(y1, y2) <= plan.height
+
+
+def test_ends_at_facing_boxes_do_not_join_into_one_line() -> None:
+    """A line leaving one box's right side and a line reaching the next box's left side
+    at the same row must not meet in the gutter: that would draw a relationship between
+    those two boxes that the model does not have."""
+    data_model = DataModel.model_validate(DATA_MODEL)
+    root = parse(render_svg(data_model))
+    stubs = []  # (line, box edge x, y, gutter end x)
+    for n, g in enumerate(groups(root, "er-rel")):
+        line = g.find(f"{SVG}polyline")
+        assert line is not None
+        points = [tuple(map(float, p.split(","))) for p in str(line.get("points")).split()]
+        stubs += [(n, *points[0], points[1][0]), (n, *points[-1], points[-2][0])]
+    for (n, x1, y1, gx1), (m, x2, y2, gx2) in itertools.combinations(stubs, 2):
+        if n == m or x1 == x2 or y1 != y2:
+            continue  # the same line, the same box edge (a shared end), or apart
+        low1, high1 = sorted((x1, gx1))
+        low2, high2 = sorted((x2, gx2))
+        assert min(high1, high2) < max(low1, low2), (n, m, y1)

@@ -4,10 +4,11 @@ server so that it needs no script, looks the same everywhere and can be tested a
 Layout is a deterministic grid in the model's own order (the order the author gave the
 entities, which the reader recognises). Relationship lines are orthogonal and run only
 through the gaps between boxes ("gutters"), so a line never crosses a box whatever the
-grid position of its ends; each line gets a small lane offset inside a gutter so that
-lines sharing a gutter stay apart. A line ends at the foreign-key row on the side that
-holds the key and at the primary-key row on the other side, with the cardinality (1 or
-N) written next to each end.
+grid position of its ends. Once every line is routed, each stretch of a line inside a
+gutter gets a lane (an offset from the gutter's middle) that no other line overlapping it
+there has, so that lines never run on top of each other while the gutter has room. A
+line ends at the foreign-key row on the side that holds the key and at the primary-key
+row on the other side, with the cardinality (1 or N) written next to each end.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ MAX_COLUMNS = 6
 MAX_FIELDS = 24  # more are summarised as "… N more fields"
 MONO_CHAR = 7.3  # width of a 12px monospace character
 HEAD_CHAR = 8.2  # average width of a 13px bold sans character
-LANES = 5
 LANE_STEP = 7
+SIDE_NUDGE = 3  # see _nudged
 
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif'
 MONO = 'ui-monospace, "DejaVu Sans Mono", Menlo, monospace'
@@ -244,63 +245,162 @@ def _label(x: float, y: float, side: str, text: str) -> tuple[float, float, str,
     return x - 5, y - 4, "end", text
 
 
-def _route(
-    plan: Layout, a: Box, b: Box, ya: float, yb: float, lane: float
-) -> tuple[list[tuple[float, float]], str, str]:
-    """Orthogonal points from box a to box b through the gutters, and the sides used."""
+GutterKey = tuple[str, int]  # ("v", boundary): a vertical gutter; ("h", boundary): horizontal
+
+
+@dataclass(slots=True)
+class Run:
+    """The stretch of one line inside one gutter, from ``points[index]`` to
+    ``points[index + 1]``. Its lane (the offset from the gutter's middle) is chosen once
+    every line is routed, so that lines sharing a stretch of gutter stay apart."""
+
+    gutter: GutterKey
+    index: int
+    offset: float = 0.0
+
+
+@dataclass(slots=True)
+class Route:
+    points: list[tuple[float, float]]
+    a_side: str
+    b_side: str
+    runs: list[Run]
+
+
+def _route(plan: Layout, a: Box, b: Box, ya: float, yb: float) -> Route:
+    """Orthogonal points from box a to box b through the middles of the gutters, the
+    sides used, and the runs in gutters (lanes are added later by :func:`_assign_lanes`)."""
     w = plan.box_width
     if a is b:  # a relationship of an entity with itself: a loop on its right side
         x = a.x + w
-        loop = x + 18 + abs(lane)
+        loop = x + 18
         yb = yb if yb != ya else a.y + HEADER / 2
-        return [(x, ya), (loop, ya), (loop, yb), (x, yb)], "right", "right"
+        points = [(x, ya), (loop, ya), (loop, yb), (x, yb)]
+        return Route(points, "right", "right", [Run(("loop", a.column + 1), 1)])
     if a.column == b.column:
         # Down or up the gutter beside the column; the left one for the last column of
         # a multi-column grid, keeping lines off the outer margin.
         side = "left" if a.column == plan.columns - 1 and plan.columns > 1 else "right"
-        if side == "right":
-            x_side, gx = a.x + w, plan.gutter_x(a.column + 1) + lane
-        else:
-            x_side, gx = a.x, plan.gutter_x(a.column) + lane
-        return [(x_side, ya), (gx, ya), (gx, yb), (x_side, yb)], side, side
+        boundary = a.column + 1 if side == "right" else a.column
+        x_side = a.x + w if side == "right" else a.x
+        gx = plan.gutter_x(boundary)
+        points = [(x_side, ya), (gx, ya), (gx, yb), (x_side, yb)]
+        return Route(points, side, side, [Run(("v", boundary), 1)])
     forward = b.column > a.column
     a_side, b_side = ("right", "left") if forward else ("left", "right")
     ax = a.x + w if forward else a.x
     bx = b.x if forward else b.x + w
-    gxa = plan.gutter_x(a.column + 1 if forward else a.column) + lane
-    gxb = plan.gutter_x(b.column if forward else b.column + 1) + lane
+    boundary_a = a.column + 1 if forward else a.column
+    boundary_b = b.column if forward else b.column + 1
+    gxa, gxb = plan.gutter_x(boundary_a), plan.gutter_x(boundary_b)
     if abs(b.column - a.column) == 1:  # the same gutter: no need to leave it
-        return [(ax, ya), (gxa, ya), (gxa, yb), (bx, yb)], a_side, b_side
+        points = [(ax, ya), (gxa, ya), (gxa, yb), (bx, yb)]
+        return Route(points, a_side, b_side, [Run(("v", boundary_a), 1)])
     # Across other columns: along the horizontal gutter next to a's row, toward b.
-    boundary = a.row if b.row < a.row else a.row + 1
-    gy = plan.gutter_y(boundary) + lane
+    row_boundary = a.row if b.row < a.row else a.row + 1
+    gy = plan.gutter_y(row_boundary)
     points = [(ax, ya), (gxa, ya), (gxa, gy), (gxb, gy), (gxb, yb), (bx, yb)]
-    return points, a_side, b_side
+    runs = [Run(("v", boundary_a), 1), Run(("h", row_boundary), 2), Run(("v", boundary_b), 3)]
+    return Route(points, a_side, b_side, runs)
+
+
+def _lane_offsets(low: float, high: float) -> list[float]:
+    """Lane offsets from a gutter's middle, nearest first, that stay ``low`` below and
+    ``high`` above it at most."""
+    offsets = [0.0]
+    step = LANE_STEP
+    while step <= max(low, high):
+        offsets += [float(o) for o in (step, -step) if -low <= o <= high]
+        step += LANE_STEP
+    return offsets
+
+
+def _gutter_room(plan: Layout, gutter: GutterKey) -> tuple[float, float]:
+    """How far a lane may move below and above the middle of a gutter (with the edges
+    of the drawing, and the legend at the bottom, as the outer limits)."""
+    kind, boundary = gutter
+    if kind == "loop":  # outward only, from 18 px right of the box
+        limit = plan.col_x[boundary] if boundary < plan.columns else plan.width
+        return 0.0, max(0.0, limit - (plan.col_x[boundary - 1] + plan.box_width + 18) - 8)
+    if kind == "v":
+        middle = plan.gutter_x(boundary)
+        before = plan.col_x[boundary - 1] + plan.box_width if boundary > 0 else 0.0
+        after = plan.col_x[boundary] if boundary < plan.columns else plan.width
+    else:
+        middle = plan.gutter_y(boundary)
+        before = plan.row_y[boundary - 1] + plan.row_height[boundary - 1] if boundary else 0.0
+        after = plan.row_y[boundary] if boundary < plan.rows else plan.height - LEGEND - 8
+    return max(0.0, middle - before - 8), max(0.0, after - middle - 8)
+
+
+def _span(route: Route, run: Run) -> tuple[float, float]:
+    """Where the run lies along its gutter."""
+    (x1, y1), (x2, y2) = route.points[run.index], route.points[run.index + 1]
+    low, high = (y1, y2) if run.gutter[0] != "h" else (x1, x2)
+    return min(low, high), max(low, high)
+
+
+def _assign_lanes(plan: Layout, routes: list[Route]) -> None:
+    """Give every run a lane no overlapping run in the same gutter has (interval
+    colouring, greedy by start, which uses the fewest lanes); a gutter with more
+    overlapping lines than lanes shares its lanes round-robin."""
+    by_gutter: dict[GutterKey, list[tuple[float, float, Run]]] = defaultdict(list)
+    for route in routes:
+        for run in route.runs:
+            by_gutter[run.gutter].append((*_span(route, run), run))
+    for gutter, runs in by_gutter.items():
+        offsets = _lane_offsets(*_gutter_room(plan, gutter))
+        busy_until: list[float] = []  # per lane: where its last run ends
+        for low, high, run in sorted(runs, key=lambda r: (r[0], r[1])):
+            free = [lane for lane, end in enumerate(busy_until) if end + LANE_STEP < low]
+            lane = free[0] if free else len(busy_until)
+            if lane == len(busy_until):
+                busy_until.append(high)
+            busy_until[lane] = max(busy_until[lane], high)
+            run.offset = offsets[lane % len(offsets)]
+    for route in routes:
+        for run in route.runs:
+            dx, dy = (0.0, run.offset) if run.gutter[0] == "h" else (run.offset, 0.0)
+            for j in (run.index, run.index + 1):
+                x, y = route.points[j]
+                route.points[j] = (x + dx, y + dy)
+
+
+def _nudged(y: float, side: str) -> float:
+    """Ends on the right side of one box and on the left side of the next box in a row
+    (primary keys are all on the first row) would meet in the gutter between them at
+    one height and read as one line between those boxes: they sit a little apart."""
+    return y + (SIDE_NUDGE if side == "right" else -SIDE_NUDGE)
 
 
 def edges(model: DataModel, plan: Layout) -> list[Edge]:
     ends = _Ends()
-    out = []
-    for i, rel in enumerate(model.relationships):
+    drawn: list[tuple[Relationship, Route, list[tuple[float, float, str, str]]]] = []
+    for rel in model.relationships:
         a, b = plan.boxes.get(rel.from_), plan.boxes.get(rel.to)
         if a is None or b is None:  # validation reports it; nothing to draw between
             continue
-        lane = float(((i % LANES) - LANES // 2) * LANE_STEP)
         field_a, field_b = _ends(rel)
-        points, a_side, b_side = _route(plan, a, b, a.row_y(field_a), b.row_y(field_b), lane)
+        route = _route(plan, a, b, a.row_y(field_a), b.row_y(field_b))
+        points = route.points
         one, other = CARDINALITY.get(rel.type, ("", ""))
-        ya, label_a = ends.place(a.entity.name, a_side, points[0][1], one)
-        yb, label_b = ends.place(b.entity.name, b_side, points[-1][1], other)
+        ya, label_a = ends.place(
+            a.entity.name, route.a_side, _nudged(points[0][1], route.a_side), one
+        )
+        yb, label_b = ends.place(
+            b.entity.name, route.b_side, _nudged(points[-1][1], route.b_side), other
+        )
         # The end segments stay horizontal: their inner points move with the ends.
         points[0], points[1] = (points[0][0], ya), (points[1][0], ya)
         points[-1], points[-2] = (points[-1][0], yb), (points[-2][0], yb)
         labels = []
         if label_a:
-            labels.append(_label(points[0][0], ya, a_side, one))
+            labels.append(_label(points[0][0], ya, route.a_side, one))
         if label_b:
-            labels.append(_label(points[-1][0], yb, b_side, other))
-        out.append(Edge(rel, points, labels))
-    return out
+            labels.append(_label(points[-1][0], yb, route.b_side, other))
+        drawn.append((rel, route, labels))
+    _assign_lanes(plan, [route for _, route, _ in drawn])
+    return [Edge(rel, route.points, labels) for rel, route, labels in drawn]
 
 
 # ------------------------------------------------------------------------------ drawing
