@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import uuid
@@ -80,6 +81,7 @@ def build_runtime(settings: Settings, maker: async_sessionmaker[AsyncSession]) -
         cipher=Cipher(settings.encryption_key_list()),
         tools=load_tools(),
         providers=ProviderPool(),
+        steps=asyncio.Semaphore(settings.job_step_concurrency),
     )
 
 

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     # Transport retries per call on 429, 5xx and connection errors.
     provider_max_retries: int = Field(default=3, ge=0, le=10)
     job_concurrency: int = Field(default=32, ge=1, le=1024)
+    # Generations of one process doing their database work (before and after the
+    # provider call) at the same time. The rest wait their turn off the event loop's
+    # queue, so that a burst of generations finishing together does not stall API
+    # requests behind it (see ai/generation.py).
+    job_step_concurrency: int = Field(default=4, ge=1, le=1024)
     # Seconds without a heartbeat before a running job counts as abandoned.
     # At least a few heartbeats (every 2 s), or a live job could be taken back.
     job_stale_seconds: float = Field(default=60.0, ge=5)

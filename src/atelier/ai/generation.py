@@ -3,7 +3,11 @@
 Nothing here is tool-specific: the tool supplies the input and output models and the
 prompt; every pack generates through this. Provider calls happen outside any database
 transaction; each audit row commits on its own so failures stay visible, and the new
-version is written in one short transaction at the end. A failed, timed-out or
+version is written in one short transaction at the end. Each of those database steps
+holds one of ``runtime.steps`` (a few per process): with hundreds of generations in
+flight, the ones whose provider answered wait for a slot instead of all running their
+bookkeeping in one turn of the event loop, which would hold up every API request queued
+behind them for as long. A failed, timed-out or
 cancelled generation therefore leaves the artifact's inputs and active version as
 they were.
 """
@@ -157,7 +161,7 @@ class Generator:
             error_message=error[:4000] if error else None,
             attempt=self.call_number,
         )
-        async with session_scope(self.runtime.maker) as session:
+        async with self.runtime.steps, session_scope(self.runtime.maker) as session:
             session.add(row)
             if control is not None:
                 for type_, data in events or ():
@@ -365,7 +369,7 @@ async def prepare_call(
     """Load the job's artifact and tool, check the budget, resolve the provider, and
     record the "calling" event. ``prompt_template(tool, payload)`` names the prompt in
     the audit rows when it is not the tool's own."""
-    async with session_scope(runtime.maker) as session:
+    async with runtime.steps, session_scope(runtime.maker) as session:
         job, artifact, project, tool = await _load_for_generation(session, runtime, job_id)
         try:
             inputs = tool.input_model.model_validate(artifact.input_data).model_dump(mode="json")
@@ -458,7 +462,7 @@ async def run_generation_job(
         content = tool.stored_output(output, prepared.context).model_dump_json()
     except ValueError as error:  # e.g. what a compiling tool builds on is gone
         raise JobFailed("compile_failed", str(error)[:1000]) from None
-    async with session_scope(runtime.maker) as session:
+    async with runtime.steps, session_scope(runtime.maker) as session:
         artifact_now = await session.get(Artifact, prepared.artifact_id)
         if artifact_now is None or artifact_now.deleted_at is not None:
             raise JobFailed("artifact_not_found", "the artifact was deleted while generating")

@@ -73,3 +73,5 @@ class AIRuntime:
     cipher: Cipher
     tools: ToolRegistry
     providers: ProviderPool
+    # Taken around each database step of a generation (settings.job_step_concurrency).
+    steps: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
