@@ -85,6 +85,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/generation.py
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/sdp.py
+	$(BIN)/python bench/budget.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -5,17 +5,23 @@ Synchronous on purpose: `atelier.migrate` runs its own event loop (asyncio.run).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from atelier import migrate
+from atelier.accounts.models import Organization, User
+from atelier.ai.models import AIGeneration, GenerationStatus, MonthlyUsage, UsageScope
 from atelier.models import Base
 from tests.conftest import _pg_database
 
@@ -112,5 +118,69 @@ def test_migrated_schema_matches_the_models(fresh_url: str) -> None:
     engine = create_engine(sync_url(fresh_url))
     try:
         assert schema_diff(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_the_usage_totals_are_built_from_the_calls_made_before(fresh_url: str) -> None:
+    """Migration 0005 fills ai_monthly_usage from the existing audit rows, per user and
+    per organization and month, so budgets hold across the upgrade."""
+    migrate.upgrade(fresh_url)
+    engine = create_engine(sync_url(fresh_url))
+    user, org = uuid.uuid4(), uuid.uuid4()
+    now = dt.datetime.now(dt.UTC)
+    this_month = now.date().replace(day=1)
+    last_month = (this_month - dt.timedelta(days=1)).replace(day=1)
+    calls = [  # (when, organization, tokens, cost)
+        (now, org, 100, "0.5"),
+        (now, None, 20, "0.25"),
+        (dt.datetime.combine(this_month, dt.time(0, 0), tzinfo=dt.UTC), org, 3, "0"),
+        (
+            dt.datetime.combine(this_month, dt.time(0, 0), tzinfo=dt.UTC) - dt.timedelta(seconds=1),
+            org,
+            7000,
+            "9",
+        ),
+    ]
+    try:
+        with Session(engine) as session:
+            session.add(Organization(id=org, name="Org", slug=f"org-{org.hex[:8]}"))
+            session.add(User(id=user, email=f"{user.hex}@example.com", name="U"))
+            session.flush()
+            for when, organization, tokens, cost in calls:
+                session.add(
+                    AIGeneration(
+                        user_id=user,
+                        organization_id=organization,
+                        provider="custom",
+                        model="m",
+                        prompt_template="brief@1",
+                        total_tokens=tokens,
+                        estimated_cost=Decimal(cost),
+                        status=GenerationStatus.SUCCESS,
+                        created_at=when,
+                    )
+                )
+            session.commit()
+        migrate.downgrade(fresh_url, "0004")  # as before the totals existed
+        migrate.upgrade(fresh_url)
+        with Session(engine) as session:
+            rows = session.execute(
+                select(
+                    MonthlyUsage.scope,
+                    MonthlyUsage.owner_id,
+                    MonthlyUsage.month,
+                    MonthlyUsage.total_tokens,
+                    MonthlyUsage.estimated_cost,
+                    MonthlyUsage.calls,
+                )
+            ).all()
+        found = {(r[0], r[1], r[2]): (r[3], Decimal(r[4]), r[5]) for r in rows}
+        assert found == {
+            (UsageScope.USER, user, this_month): (123, Decimal("0.75"), 3),
+            (UsageScope.USER, user, last_month): (7000, Decimal(9), 1),
+            (UsageScope.ORGANIZATION, org, this_month): (103, Decimal("0.5"), 2),
+            (UsageScope.ORGANIZATION, org, last_month): (7000, Decimal(9), 1),
+        }
     finally:
         engine.dispose()

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atelier.accounts.models import (
@@ -20,7 +20,7 @@ from atelier.accounts.models import (
     SubscriptionPlan,
     SubscriptionStatus,
 )
-from atelier.ai.models import AIGeneration
+from atelier.ai.models import MonthlyUsage, UsageScope
 from atelier.config import Settings
 from atelier.core.db import utcnow
 from atelier.core.errors import AtelierError
@@ -60,16 +60,25 @@ class Spend:
 async def spent_this_month(
     session: AsyncSession, *, user_id: uuid.UUID | None = None, org_id: uuid.UUID | None = None
 ) -> Spend:
-    query = select(
-        func.coalesce(func.sum(AIGeneration.total_tokens), 0),
-        func.coalesce(func.sum(AIGeneration.estimated_cost), 0),
-    ).where(AIGeneration.created_at >= month_start())
-    if user_id is not None:
-        query = query.where(AIGeneration.user_id == user_id)
-    if org_id is not None:
-        query = query.where(AIGeneration.organization_id == org_id)
-    tokens, usd = (await session.execute(query)).one()
-    return Spend(tokens=int(tokens), usd=Decimal(str(usd)))
+    """A user's or (``org_id``) an organization's AI spend this month (UTC), from its
+    running total in ``ai_monthly_usage``."""
+    if (user_id is None) == (org_id is None):
+        raise ValueError("give one of user_id and org_id")
+    scope, owner = (
+        (UsageScope.USER, user_id) if user_id is not None else (UsageScope.ORGANIZATION, org_id)
+    )
+    row = (
+        await session.execute(
+            select(MonthlyUsage.total_tokens, MonthlyUsage.estimated_cost).where(
+                MonthlyUsage.scope == scope,
+                MonthlyUsage.owner_id == owner,
+                MonthlyUsage.month == month_start().date(),
+            )
+        )
+    ).first()
+    if row is None:
+        return Spend(tokens=0, usd=Decimal(0))
+    return Spend(tokens=int(row[0]), usd=Decimal(str(row[1])))
 
 
 def _over(spend: Spend, limit: Limit) -> str | None:
