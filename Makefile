@@ -84,6 +84,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/crud.py
 	$(BIN)/python bench/generation.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/export_under_load.py
 	$(BIN)/python bench/sdp.py
 	$(BIN)/python bench/budget.py
 

@@ -33,6 +33,7 @@ from atelier.core.logging import configure_logging
 from atelier.core.storage import LocalStorage
 from atelier.exports.endpoints import artifact_export_router, project_export_router
 from atelier.exports.package_endpoints import router as packages_router
+from atelier.exports.pdf_process import renderer as pdf_renderer
 from atelier.jobs.dispatch import ProcrastinateDispatch
 from atelier.jobs.endpoints import router as jobs_router
 from atelier.jobs.events import EventBus
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await runner.stop()
             await app.state.ai.providers.aclose()
             await engine.dispose()
+            pdf_renderer.shutdown()
 
     app = FastAPI(
         title="Atelier",

@@ -21,6 +21,7 @@ import functools
 import html
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib.resources import files
 from typing import Any
@@ -273,6 +274,28 @@ def render_pdf(
     return pdf
 
 
+@dataclass(frozen=True, slots=True)
+class PdfJob:
+    """The arguments of one :func:`render_pdf` call."""
+
+    md: str
+    title: str
+    subtitle: str
+    footer_left: str
+    date: str
+    section_level: int
+
+    def render(self) -> bytes:
+        return render_pdf(
+            self.md,
+            title=self.title,
+            subtitle=self.subtitle,
+            footer_left=self.footer_left,
+            date=self.date,
+            section_level=self.section_level,
+        )
+
+
 def _subtitle(project: ExportProject) -> str:
     parts = [f"{project.pack.capitalize()} pack"]
     if project.phase:
@@ -282,11 +305,12 @@ def _subtitle(project: ExportProject) -> str:
     return " · ".join(parts)
 
 
-def project_pdf(project: ExportProject) -> bytes:
-    """A project's PDF: :func:`project_markdown` with the title page and footer filled in."""
+def project_pdf_job(project: ExportProject) -> PdfJob:
+    """What :func:`render_pdf` needs for a project's PDF: :func:`project_markdown` with
+    the title page and footer filled in (plain strings, so it can go to another process)."""
     when = _date_text(project.exported_at)
-    return render_pdf(
-        project_markdown(project),
+    return PdfJob(
+        md=project_markdown(project),
         title=project.name,
         subtitle=_subtitle(project),
         footer_left=f"{project.name} · {when}",
@@ -295,14 +319,25 @@ def project_pdf(project: ExportProject) -> bytes:
     )
 
 
-def artifact_pdf(artifact: ExportArtifact, *, project: str, exported_at: datetime) -> bytes:
+def artifact_pdf_job(artifact: ExportArtifact, *, project: str, exported_at: datetime) -> PdfJob:
     """One artifact's PDF: the project's name on the title page, the artifact after it."""
     when = _date_text(exported_at)
-    return render_pdf(
-        artifact_markdown(artifact, level=1),
+    return PdfJob(
+        md=artifact_markdown(artifact, level=1),
         title=artifact.name,
         subtitle=f"{artifact.tool_title} · {project}",
         footer_left=f"{project} · {artifact.name} · {when}",
         date=when,
         section_level=1,
     )
+
+
+def project_pdf(project: ExportProject) -> bytes:
+    """A project's PDF, rendered here (the API renders in a child process, see
+    pdf_process)."""
+    return project_pdf_job(project).render()
+
+
+def artifact_pdf(artifact: ExportArtifact, *, project: str, exported_at: datetime) -> bytes:
+    """One artifact's PDF, rendered here."""
+    return artifact_pdf_job(artifact, project=project, exported_at=exported_at).render()

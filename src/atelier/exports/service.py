@@ -1,16 +1,15 @@
 """From the database to the exporters' plain documents, and on to bytes.
 
-PDF rendering is CPU work of up to a few seconds: it runs on one worker thread so the
-event loop keeps serving (and WeasyPrint never renders two documents at once).
+PDF rendering is CPU work of up to a few seconds: it runs in a child process of its own
+(``pdf_process``), one document at a time, so that neither it nor the event loop slows
+the other down.
 """
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import re
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import orjson
@@ -24,12 +23,12 @@ from atelier.artifacts.schemas import ArtifactOut
 from atelier.core.db import utcnow
 from atelier.exports.document import ExportArtifact, ExportProject
 from atelier.exports.markdown import artifact_markdown, project_markdown
-from atelier.exports.pdf import artifact_pdf, project_pdf
+from atelier.exports.pdf import artifact_pdf_job, project_pdf_job
+from atelier.exports.pdf_process import renderer
 from atelier.projects.models import Project
 
 # A project export is one document; past this many artifacts it stops being readable.
 MAX_PROJECT_ARTIFACTS = 500
-_pdf_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="atelier-pdf")
 
 
 class ExportFormat(enum.StrEnum):
@@ -136,11 +135,8 @@ async def render_artifact(
     if format == ExportFormat.MD:
         content = artifact_markdown(document).encode()
     elif format == ExportFormat.PDF:
-        loop = asyncio.get_running_loop()
-        content = await loop.run_in_executor(
-            _pdf_thread,
-            lambda: artifact_pdf(document, project=project_name, exported_at=utcnow()),
-        )
+        job = artifact_pdf_job(document, project=project_name, exported_at=utcnow())
+        content = await renderer.render(job)
     else:
         content = as_json
     return Rendered(content, MEDIA_TYPES[format], f"{stem}.{format.value}")
@@ -151,8 +147,7 @@ async def render_project(document: ExportProject, *, format: ExportFormat) -> Re
     if format == ExportFormat.MD:
         content = project_markdown(document).encode()
     elif format == ExportFormat.PDF:
-        loop = asyncio.get_running_loop()
-        content = await loop.run_in_executor(_pdf_thread, project_pdf, document)
+        content = await renderer.render(project_pdf_job(document))
     else:
         content = orjson.dumps(
             {

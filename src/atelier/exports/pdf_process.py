@@ -1,0 +1,90 @@
+"""PDF rendering in a child process of its own.
+
+WeasyPrint spends seconds of pure-Python CPU time on a document. On a thread of the
+server process it shared the GIL with the event loop, and a server busy answering
+requests starved it: a 20-artifact project export that takes 3.7 s took 36 s while eight
+clients kept reading (``bench/export_under_load.py``). In a process of its own it took
+4.0 s under the same reads, on the other core, and the reads were not slowed by it.
+
+One process, started on first use with "spawn" (a process running an event loop and
+threads must not be forked), renders one document at a time, as the thread did. If it
+dies (killed, out of memory) that export fails with a clear error and the next one
+starts a new process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from atelier.core.errors import AtelierError
+from atelier.exports.pdf import PdfJob
+
+T = TypeVar("T")
+
+
+class PdfRenderFailed(AtelierError):
+    status_code = 503
+    code = "pdf_render_failed"
+
+
+def _warm_up() -> None:
+    """Import WeasyPrint as the process starts: it is most of a first render's time."""
+    import weasyprint  # noqa: F401
+
+
+def _render(job: PdfJob) -> bytes:
+    return job.render()
+
+
+class PdfProcess:
+    """The renderer process, started when first needed and replaced when it dies."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_warm_up,
+                )
+            return self._pool
+
+    async def run(self, func: Callable[..., T], *args: Any) -> T:
+        """``func(*args)`` in the renderer process (both must pickle)."""
+        pool = self._executor()
+        try:
+            return await asyncio.wrap_future(pool.submit(func, *args))
+        except BrokenProcessPool:
+            self._discard(pool)
+            raise PdfRenderFailed(
+                "the PDF renderer stopped before it finished (killed, or out of memory); try again"
+            ) from None
+
+    async def render(self, job: PdfJob) -> bytes:
+        return await self.run(_render, job)
+
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def shutdown(self) -> None:
+        """Stop the process (at server shutdown); a later render starts a new one."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+renderer = PdfProcess()
