@@ -102,6 +102,7 @@ def build_runner(runtime: AIRuntime, events: EventBus, *, dialect: str) -> JobRu
         stale_seconds=settings.job_stale_seconds,
         dialect=dialect,
         queue=settings.job_queue,
+        keep_progress_seconds=settings.job_progress_keep_days * 86400 or None,
         delivery=(
             ProcrastinateDispatch(
                 database_url=settings.resolved_database_url,

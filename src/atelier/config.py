@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # queue, so that a burst of generations finishing together does not stall API
     # requests behind it (see ai/generation.py).
     job_step_concurrency: int = Field(default=4, ge=1, le=1024)
+    # Days the streamed text (progress events) of finished jobs is kept; 0 keeps it for
+    # ever. The jobs, their results and their other events stay.
+    job_progress_keep_days: float = Field(default=30.0, ge=0)
     # Seconds without a heartbeat before a running job counts as abandoned.
     # At least a few heartbeats (every 2 s), or a live job could be taken back.
     job_stale_seconds: float = Field(default=60.0, ge=5)

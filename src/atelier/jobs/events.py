@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import uuid
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from atelier.core.db import session_scope
-from atelier.jobs.models import JobEvent
+from atelier.jobs.models import Job, JobEvent
+
+PRUNE_BATCH = 2000
 
 
 class EventBus:
@@ -63,3 +66,34 @@ async def events_after(
         .limit(limit)
     )
     return list(rows.all())
+
+
+async def prune_progress(
+    maker: async_sessionmaker[AsyncSession],
+    *,
+    finished_before: dt.datetime,
+    batch: int = PRUNE_BATCH,
+) -> int:
+    """Delete the "progress" events of jobs that finished before ``finished_before``:
+    the streamed text, most of the table, which nobody follows once a job is over. The
+    job rows and their other events (started, attempt_failed, the final one) stay. In
+    batches, each its own short transaction, so that writers are not held up."""
+    total = 0
+    while True:
+        doomed = (
+            select(JobEvent.id)
+            .join(Job, Job.id == JobEvent.job_id)
+            .where(JobEvent.type == "progress", Job.finished_at < finished_before)
+            .limit(batch)
+        )
+        async with session_scope(maker) as session:
+            result = await session.execute(
+                delete(JobEvent)
+                .where(JobEvent.id.in_(doomed.scalar_subquery()))
+                .execution_options(synchronize_session=False)
+            )
+        count = int(result.rowcount)  # type: ignore[attr-defined]
+        total += count
+        if count < batch:
+            return total
+        await asyncio.sleep(0)  # requests get their turn between batches

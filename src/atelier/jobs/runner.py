@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from atelier.core.db import session_scope, utcnow
 from atelier.jobs import dispatch
 from atelier.jobs.dispatch import ProcrastinateDispatch
-from atelier.jobs.events import EventBus
+from atelier.jobs.events import EventBus, prune_progress
 from atelier.jobs.models import Job, JobStatus
 
 log = structlog.get_logger("atelier.jobs")
@@ -48,6 +48,7 @@ class Claimed(NamedTuple):
 
 
 HEARTBEAT_SECONDS = 2.0
+PRUNE_SECONDS = 3600.0
 
 
 class JobFailed(Exception):
@@ -110,6 +111,7 @@ class JobRunner:
         queue: str = "atelier",
         delivery: ProcrastinateDispatch | None = None,
         poll_seconds: float = 1.0,
+        keep_progress_seconds: float | None = None,
     ) -> None:
         self.maker = maker
         self.events = events
@@ -120,6 +122,8 @@ class JobRunner:
         self.queue = queue
         self.delivery = delivery
         self.poll_seconds = poll_seconds
+        # How long the streamed text of finished jobs is kept (None: for ever).
+        self.keep_progress_seconds = keep_progress_seconds
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         if delivery is not None:
             delivery.bind(self.run_one)
@@ -199,6 +203,7 @@ class JobRunner:
     # ----------------------------------------------------------------- the loop
     async def _loop(self) -> None:
         last_sweep = 0.0
+        last_prune: float | None = None
         while not self._stopping:
             try:
                 now = asyncio.get_running_loop().time()
@@ -206,6 +211,9 @@ class JobRunner:
                     await self.recover_abandoned()
                     await self._heartbeat()
                     last_sweep = now
+                if last_prune is None or now - last_prune >= PRUNE_SECONDS:
+                    last_prune = now
+                    await self.prune_events()
                 if self.delivery is None:
                     await self._claim_and_spawn()
             except asyncio.CancelledError:
@@ -331,6 +339,16 @@ class JobRunner:
         for job in stale:
             self.events.announce(job.id)
         return [job.id for job in stale]
+
+    async def prune_events(self) -> int:
+        """Drop the progress events of jobs finished longer ago than the setting."""
+        if self.keep_progress_seconds is None:
+            return 0
+        cutoff = utcnow() - dt.timedelta(seconds=self.keep_progress_seconds)
+        removed = await prune_progress(self.maker, finished_before=cutoff)
+        if removed:
+            log.info("job_events_pruned", removed=removed)
+        return removed
 
     # ----------------------------------------------------------------- one job
     async def _run(self, claimed: Claimed, cancelled: asyncio.Event) -> None:
