@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     # queue, so that a burst of generations finishing together does not stall API
     # requests behind it (see ai/generation.py).
     job_step_concurrency: int = Field(default=4, ge=1, le=1024)
+    # A PDF export that takes longer is given up (503) and its renderer process killed.
+    pdf_timeout_seconds: float = Field(default=600.0, gt=0)
     # Days the streamed text (progress events) of finished jobs is kept; 0 keeps it for
     # ever. The jobs, their results and their other events stay.
     job_progress_keep_days: float = Field(default=30.0, ge=0)

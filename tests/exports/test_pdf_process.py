@@ -3,7 +3,9 @@ death."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -58,3 +60,18 @@ async def test_an_error_while_rendering_is_the_renderers_own(process: PdfProcess
     with pytest.raises(ValueError):
         await process.run(int, "not a number")
     assert (await process.render(JOB)).startswith(b"%PDF-")  # and it goes on
+
+
+async def test_a_render_that_takes_too_long_is_given_up_and_its_process_killed() -> None:
+    process = PdfProcess(timeout=1.0)
+    try:
+        stuck = await process.run(os.getpid)
+        with pytest.raises(PdfRenderFailed, match="longer than 1 s"):
+            await process.run(time.sleep, 60)
+        with pytest.raises(ProcessLookupError):
+            for _ in range(100):  # killed: gone within moments
+                os.kill(stuck, 0)
+                await asyncio.sleep(0.05)
+        assert (await process.render(JOB)).startswith(b"%PDF-")
+    finally:
+        process.shutdown()

@@ -8,8 +8,9 @@ clients kept reading (``bench/export_under_load.py``). In a process of its own i
 
 One process, started on first use with "spawn" (a process running an event loop and
 threads must not be forked), renders one document at a time, as the thread did. If it
-dies (killed, out of memory) that export fails with a clear error and the next one
-starts a new process.
+dies (killed, out of memory) or takes longer than ``timeout`` seconds (a layout that never
+ends would otherwise hold up every later export), that export fails with a clear error,
+the process is killed, and the next export starts a new one.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def _render(job: PdfJob) -> bytes:
 class PdfProcess:
     """The renderer process, started when first needed and replaced when it dies."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeout: float = 600.0) -> None:
+        self.timeout = timeout
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -63,20 +65,32 @@ class PdfProcess:
         """``func(*args)`` in the renderer process (both must pickle)."""
         pool = self._executor()
         try:
-            return await asyncio.wrap_future(pool.submit(func, *args))
+            return await asyncio.wait_for(
+                asyncio.wrap_future(pool.submit(func, *args)), self.timeout
+            )
         except BrokenProcessPool:
             self._discard(pool)
             raise PdfRenderFailed(
                 "the PDF renderer stopped before it finished (killed, or out of memory); try again"
             ) from None
+        except TimeoutError:
+            self._discard(pool, kill=True)
+            raise PdfRenderFailed(
+                f"the PDF took longer than {self.timeout:g} s to render and was given up"
+            ) from None
 
     async def render(self, job: PdfJob) -> bytes:
         return await self.run(_render, job)
 
-    def _discard(self, pool: ProcessPoolExecutor) -> None:
+    def _discard(self, pool: ProcessPoolExecutor, *, kill: bool = False) -> None:
         with self._lock:
             if self._pool is pool:
                 self._pool = None
+        if kill:
+            # The executor cannot stop a call that is running: its process has to go.
+            # ``_processes`` is the executor's own record of them (CPython 3.8 and later).
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
 
     def shutdown(self) -> None:
