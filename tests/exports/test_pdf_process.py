@@ -63,15 +63,18 @@ async def test_an_error_while_rendering_is_the_renderers_own(process: PdfProcess
 
 
 async def test_a_render_that_takes_too_long_is_given_up_and_its_process_killed() -> None:
-    process = PdfProcess(timeout=1.0)
+    # Generous while a process starts (WeasyPrint loads then), 1 s for the stuck call.
+    process = PdfProcess(timeout=120)
     try:
         stuck = await process.run(os.getpid)
+        process.timeout = 1
         with pytest.raises(PdfRenderFailed, match="longer than 1 s"):
             await process.run(time.sleep, 60)
         with pytest.raises(ProcessLookupError):
             for _ in range(100):  # killed: gone within moments
                 os.kill(stuck, 0)
                 await asyncio.sleep(0.05)
+        process.timeout = 120
         assert (await process.render(JOB)).startswith(b"%PDF-")
     finally:
         process.shutdown()
