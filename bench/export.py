@@ -24,6 +24,9 @@ configuration, schema caches):
   page numbers, WeasyPrint), target <= 2 s. Baseline: WeasyPrint rendering a plain,
   unstyled HTML page of the same content (markdown-it's HTML in a bare document, no
   stylesheet); ratio = pdf / baseline, i.e. what our layout costs over the bare content.
+* ``pdf/api``: the same PDF the way the export endpoint renders it, in the renderer
+  process (exports/pdf_process.py; started before timing); baseline: ``pdf`` in this
+  process, so the ratio is what the hop to the other process costs.
 
 The ratios are steadier across machines than the absolute times, which depend on the CPU.
 A MISS is reported, not raised: the exit status is 0 either way. Results go to
@@ -33,6 +36,7 @@ bench/results/export.json with the machine's details.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import json
 import os
@@ -61,7 +65,8 @@ from weasyprint import __version__ as weasyprint_version  # noqa: E402
 from atelier.ai.tools import load_tools  # noqa: E402
 from atelier.exports import project_markdown  # noqa: E402
 from atelier.exports.document import ExportArtifact, ExportProject  # noqa: E402
-from atelier.exports.pdf import project_pdf  # noqa: E402
+from atelier.exports.pdf import project_pdf, project_pdf_job  # noqa: E402
+from atelier.exports.pdf_process import PdfProcess  # noqa: E402
 
 MARKDOWN_TARGET_MS = 100.0
 PDF_TARGET_MS = 2000.0
@@ -135,12 +140,16 @@ def main() -> None:
         "and/or strategy (the strategy pack's tools with their test examples)",
     )
     args = parser.parse_args()
-    records = [run(name, args) for name in args.sample or ["heavy", "strategy"]]
+    renderer = PdfProcess()
+    try:
+        records = [run(name, args, renderer) for name in args.sample or ["heavy", "strategy"]]
+    finally:
+        renderer.shutdown()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(records, indent=2) + "\n")
 
 
-def run(sample: str, args: argparse.Namespace) -> dict[str, Any]:
+def run(sample: str, args: argparse.Namespace, renderer: PdfProcess) -> dict[str, Any]:
     project = SAMPLES[sample](args.artifacts)
     text = project_markdown(project)
     reader = MarkdownIt("commonmark", {"html": False}).enable("table")
@@ -153,6 +162,8 @@ def run(sample: str, args: argparse.Namespace) -> dict[str, Any]:
         f"{len(pdf) / 1000:.0f} kB of PDF, {pages or '?'} pages"
     )
     md_runs = args.runs * 10
+    pdf_ms = median_ms(lambda: project_pdf(project), args.runs)
+    job = project_pdf_job(project)
     rows = [
         (
             "markdown",
@@ -163,10 +174,17 @@ def run(sample: str, args: argparse.Namespace) -> dict[str, Any]:
         ),
         (
             "pdf",
-            median_ms(lambda: project_pdf(project), args.runs),
+            pdf_ms,
             median_ms(lambda: HTML(string=plain_html).write_pdf(), args.runs),
             PDF_TARGET_MS,
             "WeasyPrint of plain unstyled HTML",
+        ),
+        (
+            "pdf/api",
+            median_ms(lambda: asyncio.run(renderer.render(job)), args.runs),
+            pdf_ms,
+            PDF_TARGET_MS,
+            "the same PDF rendered in this process",
         ),
     ]
 
