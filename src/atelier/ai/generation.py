@@ -3,13 +3,14 @@
 Nothing here is tool-specific: the tool supplies the input and output models and the
 prompt; every pack generates through this. Provider calls happen outside any database
 transaction; each audit row commits on its own so failures stay visible, and the new
-version is written in one short transaction at the end. Each of those database steps
-holds one of ``runtime.steps`` (a few per process): with hundreds of generations in
-flight, the ones whose provider answered wait for a slot instead of all running their
-bookkeeping in one turn of the event loop, which would hold up every API request queued
-behind them for as long. A failed, timed-out or
+version is written in one short transaction at the end. A failed, timed-out or
 cancelled generation therefore leaves the artifact's inputs and active version as
 they were.
+
+Each of those database steps holds one of ``runtime.steps`` (a few per process). With
+hundreds of generations in flight, the ones whose provider answered wait for a slot
+instead of all running their bookkeeping in one turn of the event loop, which would hold
+up every API request queued behind them for as long.
 """
 
 from __future__ import annotations
