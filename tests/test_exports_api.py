@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from atelier.app import create_app
 from atelier.cli import app as cli
 from atelier.config import Settings, get_settings
+from atelier.exports import pdf_process
 from tests.factories import BRIEF_INPUT, BRIEF_OUTPUT, PASSWORD, Account, Api, error_code
 
 pytestmark = pytest.mark.anyio
@@ -151,6 +152,11 @@ def test_cli_exports_a_project_to_pdf(
         finally:
             await application.state.engine.dispose()
 
+    async def no_renderer_process(job: object) -> bytes:
+        raise AssertionError("the CLI renders in its own process")
+
+    # The command renders PDFs itself: no renderer process to start for one export.
+    monkeypatch.setattr(pdf_process.renderer, "render", no_renderer_process)
     try:
         project_id, artifact_id = asyncio.run(make())
         out = tmp_path / "project.pdf"

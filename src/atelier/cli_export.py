@@ -13,6 +13,7 @@ from atelier.artifacts.service import active_version
 from atelier.config import Settings
 from atelier.core.db import make_engine, make_sessionmaker, session_scope
 from atelier.exports import service
+from atelier.exports.pdf_process import in_this_process
 from atelier.exports.service import ExportFormat, Rendered
 from atelier.projects.models import Project
 
@@ -42,10 +43,13 @@ async def export(
                     project_name=owner.name if owner else "",
                     format=format,
                     as_json=as_json,
+                    pdf=in_this_process,
                 )
             elif project is not None and project.deleted_at is None:
                 document_p = await service.project_document(session, project=project, tools=tools)
-                rendered = await service.render_project(document_p, format=format)
+                rendered = await service.render_project(
+                    document_p, format=format, pdf=in_this_process
+                )
             else:
                 typer.echo(f"no artifact or project with id {target}", err=True)
                 return 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
@@ -27,6 +27,9 @@ from atelier.core.errors import AtelierError
 from atelier.exports.pdf import PdfJob
 
 T = TypeVar("T")
+
+# How a PDF gets rendered: by the renderer process (the server), or in this one (the CLI).
+Render = Callable[[PdfJob], Awaitable[bytes]]
 
 
 class PdfRenderFailed(AtelierError):
@@ -102,3 +105,9 @@ class PdfProcess:
 
 
 renderer = PdfProcess()
+
+
+async def in_this_process(job: PdfJob) -> bytes:
+    """For the command line: one export and done, no server to keep responsive, so no
+    second process to start."""
+    return await asyncio.to_thread(job.render)

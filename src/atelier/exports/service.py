@@ -24,7 +24,7 @@ from atelier.core.db import utcnow
 from atelier.exports.document import ExportArtifact, ExportProject
 from atelier.exports.markdown import artifact_markdown, project_markdown
 from atelier.exports.pdf import artifact_pdf_job, project_pdf_job
-from atelier.exports.pdf_process import renderer
+from atelier.exports.pdf_process import Render, renderer
 from atelier.projects.models import Project
 
 # A project export is one document; past this many artifacts it stops being readable.
@@ -129,25 +129,34 @@ def artifact_json(artifact: Artifact, active_version: int | None) -> bytes:
 
 
 async def render_artifact(
-    document: ExportArtifact, *, project_name: str, format: ExportFormat, as_json: bytes
+    document: ExportArtifact,
+    *,
+    project_name: str,
+    format: ExportFormat,
+    as_json: bytes,
+    pdf: Render | None = None,
 ) -> Rendered:
+    """The artifact as ``format``; a PDF by ``pdf`` (default: the renderer process)."""
     stem = filename_stem(document.name)
     if format == ExportFormat.MD:
         content = artifact_markdown(document).encode()
     elif format == ExportFormat.PDF:
         job = artifact_pdf_job(document, project=project_name, exported_at=utcnow())
-        content = await renderer.render(job)
+        content = await (pdf or renderer.render)(job)
     else:
         content = as_json
     return Rendered(content, MEDIA_TYPES[format], f"{stem}.{format.value}")
 
 
-async def render_project(document: ExportProject, *, format: ExportFormat) -> Rendered:
+async def render_project(
+    document: ExportProject, *, format: ExportFormat, pdf: Render | None = None
+) -> Rendered:
+    """The project as ``format``; a PDF by ``pdf`` (default: the renderer process)."""
     stem = filename_stem(document.name)
     if format == ExportFormat.MD:
         content = project_markdown(document).encode()
     elif format == ExportFormat.PDF:
-        content = await renderer.render(project_pdf_job(document))
+        content = await (pdf or renderer.render)(project_pdf_job(document))
     else:
         content = orjson.dumps(
             {
