@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from atelier.accounts.throttle import Policy
 
 # Development-only key: signing and encryption with it protect nothing, which is
 # why any other environment refuses to start while it is in use.
@@ -38,6 +41,19 @@ class Settings(BaseSettings):
     storage_dir: Path | None = None
     page_size_default: int = Field(default=50, ge=1, le=500)
     page_size_max: int = Field(default=200, ge=1, le=1000)
+    # Login throttling (atelier.accounts.throttle): failures before a client address or
+    # an account is locked out (0 turns that limit off), the first lockout, doubling per
+    # further failure up to each cap, and how long failures are remembered.
+    login_address_max_failures: int = Field(default=5, ge=0)
+    login_account_max_failures: int = Field(default=10, ge=0)
+    login_lockout_seconds: float = Field(default=60.0, gt=0)
+    login_address_lockout_max_seconds: float = Field(default=3600.0, gt=0)
+    login_account_lockout_max_seconds: float = Field(default=900.0, gt=0)
+    login_failure_window_seconds: float = Field(default=900.0, gt=0)
+    # Password hashes computed at once (default: half the cores, at least 1), and logins
+    # or signups allowed to wait for one; more are refused with 429 (core/security.py).
+    password_hash_concurrency: int | None = Field(default=None, ge=1, le=256)
+    password_hash_queue: int = Field(default=16, ge=0, le=10_000)
     # Postponing "last used" writes keeps authenticated reads read-only.
     api_key_touch_interval_seconds: int = Field(default=60, ge=0)
     # Seconds a verified token is trusted without asking the database again (per process;
@@ -106,6 +122,23 @@ class Settings(BaseSettings):
         if self.encryption_keys is not None:
             return parse_key_spec(self.encryption_keys.get_secret_value())
         return [("k0", self.secret_key.get_secret_value())]
+
+    def login_policy(self) -> Policy:
+        from atelier.accounts.throttle import Limit, Policy
+
+        return Policy(
+            address=Limit(
+                self.login_address_max_failures,
+                self.login_lockout_seconds,
+                self.login_address_lockout_max_seconds,
+            ),
+            account=Limit(
+                self.login_account_max_failures,
+                self.login_lockout_seconds,
+                self.login_account_lockout_max_seconds,
+            ),
+            failure_window_seconds=self.login_failure_window_seconds,
+        )
 
     @property
     def resolved_storage_dir(self) -> Path:

@@ -10,7 +10,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from atelier.accounts.principal import AuthCache, Principal
+from atelier.accounts.scopes import method_scope, require_scope
 from atelier.accounts.service import authenticate
+from atelier.accounts.throttle import LoginThrottle
 from atelier.core.deps import DB
 from atelier.core.errors import Forbidden, Unauthorized
 
@@ -63,6 +65,7 @@ async def current_user(request: Request, session: DB, token: Token) -> Principal
     )
     if principal is None:
         raise Unauthorized("the token is unknown, expired or revoked", code="invalid_token")
+    require_scope(principal, method_scope(request.method))
     return principal
 
 
@@ -75,3 +78,17 @@ def auth_cache(request: Request) -> AuthCache:
 
 
 AuthCacheDep = Annotated[AuthCache, Depends(auth_cache)]
+
+
+def login_throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle = request.app.state.login_throttle
+    return throttle
+
+
+Throttle = Annotated[LoginThrottle, Depends(login_throttle)]
+
+
+def client_address(request: Request) -> str | None:
+    """The address a request came from. Behind a reverse proxy this is the proxy's
+    unless uvicorn trusts it to pass the client's on (``--forwarded-allow-ips``)."""
+    return request.client.host if request.client else None

@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Request, Response, status
 
 from atelier.accounts import service
-from atelier.accounts.deps import AuthCacheDep, CurrentUser, Token
+from atelier.accounts.deps import AuthCacheDep, CurrentUser, Throttle, Token, client_address
 from atelier.accounts.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -19,6 +19,7 @@ from atelier.accounts.schemas import (
     UserOut,
 )
 from atelier.core.deps import DB, AppSettings, Paging
+from atelier.core.errors import AtelierError
 from atelier.core.pagination import Page
 from atelier.core.security import token_digest
 
@@ -40,8 +41,18 @@ async def signup(body: SignupIn, session: DB, settings: AppSettings, request: Re
 
 
 @router.post("/auth/login", response_model=AuthOut)
-async def login(body: LoginIn, session: DB, settings: AppSettings, request: Request) -> AuthOut:
-    user = await service.login(session, email=body.email, password=body.password)
+async def login(
+    body: LoginIn, session: DB, settings: AppSettings, request: Request, throttle: Throttle
+) -> AuthOut:
+    """A session token for an email and password. Failed attempts are throttled per
+    client address and per account: 429 with ``Retry-After`` while locked out."""
+    user = await service.login(
+        session,
+        email=body.email,
+        password=body.password,
+        throttle=throttle,
+        address=client_address(request),
+    )
     login_row, token = await service.start_session(
         session,
         user=user,
@@ -53,6 +64,14 @@ async def login(body: LoginIn, session: DB, settings: AppSettings, request: Requ
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
 async def logout(user: CurrentUser, token: Token, session: DB, cache: AuthCacheDep) -> Response:
+    """End this session. An API key is not a session: revoke it with
+    ``DELETE /api-keys/{id}`` instead (400 ``not_a_session``)."""
+    if user.via_api_key:
+        raise AtelierError(
+            "an API key cannot log out; revoke it with DELETE /api/v1/api-keys/"
+            f"{user.api_key_id} instead",
+            code="not_a_session",
+        )
     await service.revoke_session(session, token=token)
     cache.forget(token_digest(token))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -72,8 +91,9 @@ async def update_me(body: ProfileUpdate, principal: CurrentUser, session: DB) ->
 
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
 async def create_api_key(body: ApiKeyCreate, user: CurrentUser, session: DB) -> ApiKeyCreated:
+    """A new API key (shown once). Needs a session or a key with the ``keys`` scope."""
     key, raw = await service.create_api_key(
-        session, user=user, label=body.label, expires_at=body.expires_at
+        session, user=user, label=body.label, expires_at=body.expires_at, scopes=body.scopes
     )
     return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=raw)
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from atelier.core.db import Base, CreatedMixin, IdMixin, TimestampMixin, str_enum
+from atelier.core.db import Base, CreatedMixin, IdMixin, JSONType, TimestampMixin, str_enum
 
 
 class UserRole(enum.StrEnum):
@@ -88,8 +88,26 @@ class ApiKey(IdMixin, CreatedMixin, Base):
     last_used_at: Mapped[dt.datetime | None]
     expires_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+    # What the key may do (atelier.accounts.scopes); keys made before scopes existed
+    # got read and write, what they could do then, but not minting keys.
+    scopes: Mapped[list[str]] = mapped_column(JSONType, default=list)
 
     __table_args__ = (Index("ix_api_keys_user_id", "user_id"),)
+
+
+class LoginFailure(Base):
+    """Recent failed logins of one client address or one account (atelier.accounts.throttle).
+
+    ``key`` is a digest ("address:…" or "account:…" hashed), so the table holds neither
+    addresses nor the email addresses people tried.
+    """
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failed_at: Mapped[dt.datetime]
+    locked_until: Mapped[dt.datetime | None]
 
 
 class Organization(IdMixin, TimestampMixin, Base):

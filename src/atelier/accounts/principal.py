@@ -18,6 +18,14 @@ from atelier.accounts.models import User, UserRole
 class Principal:
     id: uuid.UUID
     role: UserRole
+    # None: signed in with a password (a session), which may do all its user may. An API
+    # key's scopes otherwise (atelier.accounts.scopes).
+    scopes: frozenset[str] | None = None
+    api_key_id: uuid.UUID | None = None
+
+    @property
+    def via_api_key(self) -> bool:
+        return self.api_key_id is not None
 
     @classmethod
     def of(cls, user: User) -> Principal:

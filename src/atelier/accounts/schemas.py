@@ -9,7 +9,9 @@ from typing import Annotated, Any
 from pydantic import EmailStr, Field, StringConstraints, field_validator
 
 from atelier.accounts.models import UserRole
+from atelier.accounts.scopes import Scope
 from atelier.core.schemas import InputModel, OutputModel
+from atelier.core.strict_json import StrictJsonObject
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Email = Annotated[EmailStr, StringConstraints(max_length=255)]
@@ -52,7 +54,7 @@ class ProfileUpdate(InputModel):
     avatar_url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2048)] | None = (
         None
     )
-    preferences: dict[str, Any] | None = None
+    preferences: StrictJsonObject | None = None
 
     @field_validator("avatar_url")
     @classmethod
@@ -64,7 +66,26 @@ class ProfileUpdate(InputModel):
 
 class ApiKeyCreate(InputModel):
     label: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    expires_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = Field(
+        default=None, description="when the key stops working (UTC if no offset is given)"
+    )
+    scopes: list[Scope] | None = Field(
+        default=None,
+        min_length=1,
+        description="what the key may do: read (GET), write (everything else), keys (create "
+        "and revoke API keys and MCP tokens); default read and write",
+    )
+
+    @field_validator("expires_at")
+    @classmethod
+    def _in_the_future(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        if value <= dt.datetime.now(dt.UTC):
+            raise ValueError("must be in the future")
+        return value.astimezone(dt.UTC)
 
 
 class ApiKeyOut(OutputModel):
@@ -75,6 +96,7 @@ class ApiKeyOut(OutputModel):
     last_used_at: dt.datetime | None
     expires_at: dt.datetime | None
     revoked_at: dt.datetime | None
+    scopes: list[str]
 
 
 class ApiKeyCreated(ApiKeyOut):

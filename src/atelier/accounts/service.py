@@ -6,12 +6,13 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from anyio import to_thread
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atelier.accounts.models import ApiKey, User, UserRole, UserSession
 from atelier.accounts.principal import AuthCache, Principal
+from atelier.accounts.scopes import DEFAULT_SCOPES, Scope, require_scope
+from atelier.accounts.throttle import LoginThrottle
 from atelier.core import security
 from atelier.core.db import utcnow
 from atelier.core.errors import Conflict, Forbidden, NotFound, Unauthorized
@@ -37,7 +38,7 @@ async def create_user(
 ) -> User:
     if await email_taken(session, email):
         raise Conflict("an account with this email already exists", code="email_taken")
-    password_hash = await to_thread.run_sync(security.hash_password, password) if password else None
+    password_hash = await security.hash_password_async(password) if password else None
     user = User(email=normalize_email(email), name=name, password_hash=password_hash, role=role)
     session.add(user)
     await session.flush()
@@ -59,18 +60,31 @@ async def start_session(
     return login, token
 
 
-async def login(session: AsyncSession, *, email: str, password: str) -> User:
+async def login(
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    throttle: LoginThrottle | None = None,
+    address: str | None = None,
+) -> User:
+    """The user whose email and password these are. With a throttle, a locked-out
+    address or account is refused (429) before any hashing, and failures are counted."""
+    if throttle is not None:
+        await throttle.check(address=address, email=email)
     user = await session.scalar(select(User).where(User.email == normalize_email(email)))
     # Always verify (against a dummy hash when the user is unknown): equal timing.
-    ok = await to_thread.run_sync(
-        security.verify_password, user.password_hash if user else None, password
-    )
+    ok = await security.verify_password_async(user.password_hash if user else None, password)
     if user is None or not ok:
+        if throttle is not None:
+            await throttle.failed(address=address, email=email)
         raise Unauthorized("email or password is wrong", code="invalid_credentials")
     if not user.is_active:
         raise Forbidden("this account is disabled", code="account_disabled")
+    if throttle is not None:
+        await throttle.succeeded(email=email)
     if user.password_hash and security.password_needs_rehash(user.password_hash):
-        user.password_hash = await to_thread.run_sync(security.hash_password, password)
+        user.password_hash = await security.hash_password_async(password)
     user.last_login_at = utcnow()
     await session.flush()
     return user
@@ -109,7 +123,15 @@ _SESSION_LOOKUP = (
     .where(UserSession.token_hash == bindparam("digest"), UserSession.is_active.is_(True))
 )
 _API_KEY_LOOKUP = (
-    select(User.id, User.role, User.is_active, ApiKey.id, ApiKey.expires_at, ApiKey.last_used_at)
+    select(
+        User.id,
+        User.role,
+        User.is_active,
+        ApiKey.id,
+        ApiKey.expires_at,
+        ApiKey.last_used_at,
+        ApiKey.scopes,
+    )
     .join(ApiKey, ApiKey.user_id == User.id)
     .where(ApiKey.key_hash == bindparam("digest"), ApiKey.revoked_at.is_(None))
 )
@@ -124,11 +146,14 @@ async def authenticate(
     if cached is not None:
         return cached
     now = utcnow()
+    scopes: frozenset[str] | None = None
+    key_id: uuid.UUID | None = None
     if token.startswith(security.API_KEY_PREFIX):
         key_row = (await session.execute(_API_KEY_LOOKUP, {"digest": digest})).first()
         if key_row is None:
             return None
-        user_id, role, is_active, key_id, expires_at, last_used_at = key_row
+        user_id, role, is_active, key_id, expires_at, last_used_at, key_scopes = key_row
+        scopes = frozenset(key_scopes or ())
         # Throttled so that authenticated reads do not each become a write.
         if is_active and (last_used_at is None or now - last_used_at >= touch_interval):
             await session.execute(
@@ -141,15 +166,24 @@ async def authenticate(
         user_id, role, is_active, expires_at = session_row
     if not is_active or (expires_at is not None and expires_at <= now):
         return None
-    principal = Principal(id=user_id, role=role)
+    principal = Principal(id=user_id, role=role, scopes=scopes, api_key_id=key_id)
     seconds_left = (expires_at - now).total_seconds() if expires_at else cache.ttl
     cache.put(digest, principal, seconds_left=seconds_left)
     return principal
 
 
 async def create_api_key(
-    session: AsyncSession, *, user: Principal, label: str, expires_at: dt.datetime | None
+    session: AsyncSession,
+    *,
+    user: Principal,
+    label: str,
+    expires_at: dt.datetime | None,
+    scopes: list[Scope] | None = None,
 ) -> tuple[ApiKey, str]:
+    """A new key. Only a session, or a key that has the ``keys`` scope, may make one;
+    ``scopes`` defaults to read and write."""
+    require_scope(user, Scope.KEYS)
+    chosen = sorted(set(scopes if scopes is not None else DEFAULT_SCOPES))
     raw = security.new_token(security.API_KEY_PREFIX)
     key = ApiKey(
         user_id=user.id,
@@ -157,6 +191,7 @@ async def create_api_key(
         key_hash=security.token_digest(raw),
         key_prefix=raw[:12],
         expires_at=expires_at,
+        scopes=[scope.value for scope in chosen],
     )
     session.add(key)
     await session.flush()
@@ -178,6 +213,7 @@ async def list_api_keys(
 
 
 async def revoke_api_key(session: AsyncSession, *, user: Principal, key_id: uuid.UUID) -> ApiKey:
+    require_scope(user, Scope.KEYS)
     key = await session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user.id))
     if key is None:
         raise NotFound("no such API key", code="api_key_not_found")

@@ -11,6 +11,7 @@ from pydantic import Field, StringConstraints
 from atelier.artifacts.models import ArtifactStatus, Derivation, GeneratedBy, VersionFormat
 from atelier.artifacts.smart_populate import Mode
 from atelier.core.schemas import InputModel, OutputModel
+from atelier.core.strict_json import StrictJsonObject
 from atelier.jobs.schemas import JobOut
 
 ToolKey = Annotated[
@@ -24,8 +25,8 @@ ArtifactName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 class ArtifactCreate(InputModel):
     type: ToolKey
     name: ArtifactName
-    input_data: dict[str, Any] = Field(default_factory=dict)
-    output_data: dict[str, Any] | None = None
+    input_data: StrictJsonObject = Field(default_factory=dict)
+    output_data: StrictJsonObject | None = None
     status: ArtifactStatus = ArtifactStatus.DRAFT
     parent_id: uuid.UUID | None = Field(
         default=None, description="the artifact this one was derived from (same project)"
@@ -44,8 +45,8 @@ class ArtifactCreate(InputModel):
 class ArtifactUpdate(InputModel):
     name: ArtifactName | None = None
     status: ArtifactStatus | None = None
-    input_data: dict[str, Any] | None = None
-    output_data: dict[str, Any] | None = Field(
+    input_data: StrictJsonObject | None = None
+    output_data: StrictJsonObject | None = Field(
         default=None, description="a change creates a new active version, generated_by=human"
     )
 

@@ -8,6 +8,8 @@ from typing import Any
 class AtelierError(Exception):
     status_code = 400
     code = "bad_request"
+    # Extra response headers (e.g. Retry-After on a 429).
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: Any = None, *, code: str | None = None) -> None:
         super().__init__(detail if isinstance(detail, str) else code or self.code)

@@ -10,9 +10,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Response, status
 from pydantic import Field, StringConstraints
 
+from atelier.accounts.scopes import Scope, require_scope
 from atelier.core.db import utcnow
 from atelier.core.deps import DB, Paging
 from atelier.core.errors import Conflict, field_error
+from atelier.core.openapi import error_responses
 from atelier.core.pagination import Page
 from atelier.core.schemas import InputModel, OutputModel
 from atelier.mcp import tokens
@@ -99,12 +101,19 @@ def _expiry(body: MCPTokenCreate, now: dt.datetime) -> dt.datetime | None:
     return when.astimezone(dt.UTC)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=MCPTokenCreated)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MCPTokenCreated,
+    responses=error_responses(409),
+)
 async def create_mcp_token(
     body: MCPTokenCreate, access: ProjectWrite, session: DB
 ) -> MCPTokenCreated:
     """A token for MCP clients to read this project. The raw ``token`` is in this answer
-    only; send it as ``Authorization: Bearer <token>`` to ``/mcp``."""
+    only; send it as ``Authorization: Bearer <token>`` to ``/mcp``. Needs a session or
+    an API key with the ``keys`` scope."""
+    require_scope(access.user, Scope.KEYS)
     _require_pipeline(access)
     row, raw = await tokens.create_token(
         session,
@@ -116,7 +125,7 @@ async def create_mcp_token(
     return MCPTokenCreated(**MCPTokenOut.of(row).model_dump(), token=raw)
 
 
-@router.get("", response_model=Page[MCPTokenOut])
+@router.get("", response_model=Page[MCPTokenOut], responses=error_responses(409))
 async def list_mcp_tokens(access: ProjectRead, session: DB, page: Paging) -> Page[MCPTokenOut]:
     """The project's MCP tokens, newest first, revoked and expired ones included."""
     _require_pipeline(access)
@@ -126,9 +135,12 @@ async def list_mcp_tokens(access: ProjectRead, session: DB, page: Paging) -> Pag
     return Page(items=[MCPTokenOut.of(r) for r in rows], next_cursor=cursor)
 
 
-@router.delete("/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{token_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(409)
+)
 async def revoke_mcp_token(token_id: uuid.UUID, access: ProjectWrite, session: DB) -> Response:
     """Revoke a token: it stops working at once, over HTTP and stdio alike."""
+    require_scope(access.user, Scope.KEYS)
     _require_pipeline(access)
     await tokens.revoke_token(session, project=access.project, token_id=token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

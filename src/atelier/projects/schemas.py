@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from atelier.core.schemas import InputModel, OutputModel
+from atelier.core.strict_json import StrictJsonObject
 from atelier.projects.models import Pack, Phase, ProjectStatus
 
 ProjectName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -23,7 +24,7 @@ class ProjectCreate(InputModel):
     status: ProjectStatus = ProjectStatus.ACTIVE
     organization_id: uuid.UUID | None = None
     current_stage: Annotated[int, Field(ge=1, le=100)] | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: StrictJsonObject = Field(default_factory=dict)
     # Start from a template (GET /api/v1/templates): its pack and stage defaults are used.
     template_id: uuid.UUID | None = None
 
@@ -35,7 +36,7 @@ class ProjectUpdate(InputModel):
     status: ProjectStatus | None = None
     organization_id: uuid.UUID | None = None
     current_stage: Annotated[int, Field(ge=1, le=100)] | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: StrictJsonObject | None = None
     # This project's generations use this provider (GET /api/v1/ai-providers); null goes
     # back to the user's default.
     ai_provider_id: uuid.UUID | None = None

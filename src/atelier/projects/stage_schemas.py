@@ -11,6 +11,7 @@ from pydantic import StringConstraints
 
 from atelier.artifacts.models import ArtifactVersion, GeneratedBy, VersionFormat
 from atelier.core.schemas import InputModel, OutputModel
+from atelier.core.strict_json import StrictJsonObject
 from atelier.jobs.schemas import JobOut
 from atelier.projects.pipeline import StageState
 
@@ -62,7 +63,7 @@ class StageUpdate(InputModel):
     user_input: Annotated[str, StringConstraints(max_length=8000)] | None = None
     # A human edit of the output: validated against the stage's output model, saved as a
     # new version (generated_by=human).
-    data: dict[str, Any] | None = None
+    data: StrictJsonObject | None = None
 
 
 class StageGenerateIn(InputModel):

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from atelier.accounts import service
-from atelier.accounts.deps import SESSION_COOKIE
+from atelier.accounts.deps import SESSION_COOKIE, client_address
 from atelier.accounts.schemas import SignupIn
 from atelier.core.deps import DB
 from atelier.core.errors import AtelierError
@@ -57,8 +57,24 @@ async def login(
     if not csrf_ok(request, csrf_token):
         return _form_expired(request, "auth/login.html", {"next": next, "email": email})
     try:
-        user = await service.login(session, email=email, password=password)
-    except AtelierError:
+        user = await service.login(
+            session,
+            email=email,
+            password=password,
+            throttle=request.app.state.login_throttle,
+            address=client_address(request),
+        )
+    except AtelierError as error:
+        # The same limits as the API: a locked-out address or account waits.
+        if error.status_code == 429:
+            response = render(
+                request,
+                "auth/login.html",
+                {"next": safe_next(next), "email": email, "error": str(error.detail)},
+                status=429,
+            )
+            response.headers.update(error.headers or {})
+            return response
         return render(
             request,
             "auth/login.html",

@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from atelier.core.strict_json import check_json
 from atelier.exports.markdown import humanize
 
 Schema = dict[str, Any]
@@ -609,6 +610,8 @@ def json_object(text: str) -> dict[str, Any] | None:
         return {}
     try:
         value = json.loads(text)
-    except ValueError:
+        check_json(value)
+    except (ValueError, RecursionError):
+        # JsonFault is a ValueError: big integers, NaN, lone surrogates, deep nesting.
         return None
     return value if isinstance(value, dict) else None
