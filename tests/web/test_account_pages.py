@@ -91,6 +91,7 @@ def test_api_key_is_shown_once_then_revoked(page: Any, base_url: str) -> None:
     row = page.get_by_role("row").filter(has_text="CI pipeline")
     expect(row).to_contain_text("active")
     expect(row).to_contain_text(raw[:12])
+    expect(row).to_contain_text("read, write")  # the default scopes
     screenshot(page, "settings-api-key-created")
     assert status_of(base_url, raw) == 200
 
@@ -113,6 +114,28 @@ def test_api_key_without_javascript_is_shown_in_the_response(page: Any) -> None:
     assert response.status == 200
     assert response.headers["cache-control"] == "no-store"
     assert 'value="atk_' in response.text()
+
+
+def test_api_key_scopes_are_chosen_on_the_page(page: Any, base_url: str) -> None:
+    sign_up(page, "Sam Scopes", email())
+    page.goto("/settings/api-keys")
+    page.get_by_label("Label").fill("Read only")
+    page.get_by_label("Write: create, change, delete, generate").uncheck()
+    page.get_by_role("button", name="Create key").click()
+    raw = page.get_by_label("Your new API key").input_value()
+    expect(page.get_by_role("row").filter(has_text="Read only")).to_contain_text("read")
+    assert status_of(base_url, raw) == 200
+    listed = page.request.get("/api/v1/api-keys").json()["items"]
+    assert [k["scopes"] for k in listed] == [["read"]]
+
+    # Without JavaScript: no box ticked is said next to the boxes, and no key is made.
+    response = page.request.post(
+        "/settings/api-keys",
+        form={"csrf_token": csrf(page), "label": "Nothing", "scopes_shown": "1"},
+    )
+    assert response.status == 422
+    assert "Choose at least one thing the key may do." in response.text()
+    assert len(page.request.get("/api/v1/api-keys").json()["items"]) == 1
 
 
 def test_no_provider_guidance_until_one_is_added(page: Any) -> None:

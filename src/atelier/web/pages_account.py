@@ -16,9 +16,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -28,6 +28,7 @@ from atelier.accounts import org_service
 from atelier.accounts import service as accounts
 from atelier.accounts.principal import Principal
 from atelier.accounts.schemas import ApiKeyCreate, ProfileUpdate
+from atelier.accounts.scopes import DEFAULT_SCOPES
 from atelier.ai import local_models
 from atelier.ai import service as ai_service
 from atelier.ai.budgets import Limit, month_start, plan_limits, spent_this_month, user_plan
@@ -88,6 +89,11 @@ PROVIDER_OPTION_FIELDS = (
 assert {name for name, _, _ in PROVIDER_OPTION_FIELDS} == set(ProviderOptions.model_fields)
 
 EXPIRY_CHOICES = (("", "Never"), ("30", "In 30 days"), ("90", "In 90 days"), ("365", "In a year"))
+SCOPE_CHOICES = (
+    ("read", "Read (GET)"),
+    ("write", "Write: create, change, delete, generate"),
+    ("keys", "Create and revoke keys and MCP tokens"),
+)
 
 
 # ------------------------------------------------------------------ shared helpers
@@ -282,6 +288,7 @@ async def _api_keys_page(
     created: str | None = None,
     errors: dict[str, str] | None = None,
     label: str = "",
+    checked_scopes: list[str] | None = None,
     status: int = 200,
 ) -> Response:
     keys, _ = await accounts.list_api_keys(session, user=user, cursor=None, limit=200)
@@ -296,6 +303,8 @@ async def _api_keys_page(
             "errors": errors or {},
             "label": label,
             "expiry_choices": EXPIRY_CHOICES,
+            "scope_choices": SCOPE_CHOICES,
+            "checked_scopes": checked_scopes or [scope.value for scope in DEFAULT_SCOPES],
             "flash": flash,
         },
         status=status,
@@ -309,6 +318,8 @@ async def create_api_key(
     session: DB,
     label: FormText = "",
     expires_in_days: FormText = "",
+    scopes: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies defaults)
+    scopes_shown: FormText = "",
     csrf_token: FormText = "",
 ) -> Response:
     """Without JavaScript: the key is created here and shown in this response only."""
@@ -318,18 +329,37 @@ async def create_api_key(
     if expires_in_days.isdigit():
         expires = utcnow() + dt.timedelta(days=min(int(expires_in_days), 3650))
     try:
-        body = ApiKeyCreate(label=label.strip(), expires_at=expires)
-    except ValidationError:
+        body = ApiKeyCreate(label=label.strip(), expires_at=expires, scopes=scopes or None)
+    except ValidationError as error:
+        wrong = {str(problem["loc"][0]) for problem in error.errors() if problem["loc"]}
+        errors = {}
+        if "label" in wrong:
+            errors["label"] = "Enter a label of 1 to 100 characters."
+        if "scopes" in wrong:
+            errors["scopes"] = "Choose from the listed scopes."
         return await _api_keys_page(
             request,
             session,
             user,
             label=label,
-            errors={"label": "Enter a label of 1 to 100 characters."},
+            checked_scopes=scopes,
+            errors=errors,
+            status=422,
+        )
+    # The page's form says it showed the scope boxes: none ticked is a mistake, not a
+    # request for the defaults (which a client that sends no scopes gets).
+    if scopes_shown and not scopes:
+        return await _api_keys_page(
+            request,
+            session,
+            user,
+            label=label,
+            checked_scopes=[],
+            errors={"scopes": "Choose at least one thing the key may do."},
             status=422,
         )
     _, raw = await accounts.create_api_key(
-        session, user=user, label=body.label, expires_at=body.expires_at
+        session, user=user, label=body.label, expires_at=body.expires_at, scopes=body.scopes
     )
     response = await _api_keys_page(request, session, user, created=raw)
     response.headers["Cache-Control"] = "no-store"
