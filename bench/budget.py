@@ -16,21 +16,30 @@ Per back end, medians over ``--runs`` calls, each in its own session:
 The rows are inserted with plain SQL (not the ORM, whose hook keeps the totals), and the
 totals row is written to match, as the hook would have. Results go to
 bench/results/budget.json.
+
+``--pg-admin DSN`` measures PostgreSQL on a throwaway database that it creates through
+that server and drops afterwards. ``--quick`` (what CI runs through bench/run_all.py):
+2 000 calls, 20 runs, SQLite and PostgreSQL on a throwaway database of the local server
+(``--pg-admin`` defaults to ``ATELIER_TEST_PG_DSN``, else
+``postgresql://postgres@127.0.0.1:5432/postgres``, the server the tests use; ``--sqlite-only``
+leaves PostgreSQL out), results to bench/results/quick/budget.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
+import os
 import platform
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -54,6 +63,25 @@ from atelier.config import Settings  # noqa: E402
 from atelier.core.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
 
 BATCH = 5000
+PG_ADMIN_DSN = os.environ.get(
+    "ATELIER_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@contextlib.contextmanager
+def throwaway_postgres(admin_dsn: str) -> Iterator[str]:
+    """A new, empty database on the server of ``admin_dsn``, dropped on the way out."""
+    import psycopg
+
+    name = f"atelier_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = admin_dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def fill(maker: async_sessionmaker[AsyncSession], calls: int) -> tuple[uuid.UUID, uuid.UUID]:
@@ -146,13 +174,44 @@ async def measure(url: str, settings: Settings, calls: int, runs: int) -> dict[s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="CI's check that it runs: 2000 calls, 20 runs, SQLite and a throwaway PostgreSQL",
+    )
+    parser.add_argument("--calls", type=int, default=None, help="100000 (quick 2000)")
+    parser.add_argument("--runs", type=int, default=None, help="200 (quick 20)")
     parser.add_argument("--postgres", help="also on this (empty, migrated or not) database URL")
-    parser.add_argument("--output", type=Path, default=REPO / "bench" / "results" / "budget.json")
+    parser.add_argument(
+        "--pg-admin",
+        nargs="?",
+        const=PG_ADMIN_DSN,
+        help=f"also on PostgreSQL, in a throwaway database created through this DSN "
+        f"(default {PG_ADMIN_DSN}; the quick mode's default)",
+    )
+    parser.add_argument(
+        "--sqlite-only", action="store_true", help="quick mode: leave PostgreSQL out"
+    )
+    parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
+    results_dir = REPO / "bench" / "results"
+    if args.calls is None:
+        args.calls = 2000 if args.quick else 100_000
+    if args.runs is None:
+        args.runs = 20 if args.quick else 200
+    if args.output is None:
+        args.output = results_dir / ("quick" if args.quick else "") / "budget.json"
+    if args.quick and not (args.postgres or args.pg_admin or args.sqlite_only):
+        args.pg_admin = PG_ADMIN_DSN
+    if args.calls < 1 or args.runs < 1:
+        parser.error("--calls and --runs must be >= 1")
+    if args.quick:
+        print("quick mode: sizes too small to read; this checks that the benchmark runs")
     results = {}
-    with tempfile.TemporaryDirectory(prefix="atelier-budget-") as tmp:
+    with (
+        contextlib.ExitStack() as stack,
+        tempfile.TemporaryDirectory(prefix="atelier-budget-") as tmp,
+    ):
         # No limits: the check reads everything and lets the generation through.
         unlimited = "FREE=0:0,BASIC=0:0,STARTER=0:0,PRO=0:0,PROFESSIONAL=0:0,ENTERPRISE=0:0"
         settings = Settings(
@@ -161,6 +220,8 @@ def main() -> None:
         backends = {"sqlite": f"sqlite+aiosqlite:///{Path(tmp) / 'budget.db'}"}
         if args.postgres:
             backends["postgresql"] = args.postgres
+        elif args.pg_admin:
+            backends["postgresql"] = stack.enter_context(throwaway_postgres(args.pg_admin))
         for name, url in backends.items():
             print(f"{name}: {args.calls} calls this month for one user in one organization ...")
             migrate.upgrade(url)  # outside the event loop: Alembic runs its own

@@ -2,7 +2,9 @@
 
 One command: ``.venv/bin/python bench/export.py`` (``make bench`` runs it too). Options:
 ``--artifacts N`` (20), ``--runs N`` (PDF runs, 5; Markdown runs are 10x that), ``--output``,
-``--sample heavy|strategy`` (repeatable; both by default).
+``--sample heavy|strategy`` (repeatable; both by default); ``--quick`` (what CI runs through
+bench/run_all.py): 4 artifacts, one run of each after the warm-up, figures to
+bench/results/quick/export.json, to check that every row still runs.
 
 Two projects, built in memory (no database):
 
@@ -129,9 +131,14 @@ SAMPLES = {"heavy": big_project, "strategy": strategy_project}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--artifacts", type=int, default=20)
-    parser.add_argument("--runs", type=int, default=5, help="PDF runs (Markdown: 10x)")
-    parser.add_argument("--output", type=Path, default=REPO / "bench" / "results" / "export.json")
+    parser.add_argument(
+        "--quick", action="store_true", help="CI's check that it runs: 4 artifacts, 1 run"
+    )
+    parser.add_argument("--artifacts", type=int, default=None, help="20 (quick 4)")
+    parser.add_argument(
+        "--runs", type=int, default=None, help="PDF runs, 5 (quick 1; Markdown: 10x)"
+    )
+    parser.add_argument("--output", type=Path, default=None)
     parser.add_argument(
         "--sample",
         choices=sorted(SAMPLES),
@@ -140,6 +147,17 @@ def main() -> None:
         "and/or strategy (the strategy pack's tools with their test examples)",
     )
     args = parser.parse_args()
+    results = REPO / "bench" / "results"
+    if args.artifacts is None:
+        args.artifacts = 4 if args.quick else 20
+    if args.runs is None:
+        args.runs = 1 if args.quick else 5
+    if args.output is None:
+        args.output = results / "quick" / "export.json" if args.quick else results / "export.json"
+    if args.artifacts < 1 or args.runs < 1:
+        parser.error("--artifacts and --runs must be >= 1")
+    if args.quick:
+        print("quick mode: sizes too small to read; this checks that the benchmark runs")
     renderer = PdfProcess()
     try:
         records = [run(name, args, renderer) for name in args.sample or ["heavy", "strategy"]]

@@ -15,7 +15,10 @@ of the strategy sample of bench/export.py (a 20-artifact project) through
   on a worker thread of the server process, sharing the GIL with the event loop.
 
 For each: the export's wall time and its ratio to ``alone``, and the reads' p50/p99 and
-count during it. Results go to bench/results/export_under_load.json.
+count during it. Results go to bench/results/export_under_load.json. ``--quick`` (what CI
+runs through bench/run_all.py): 4 artifacts, shorter pauses, results to
+bench/results/quick/, to check that it still runs. A read that fails (an HTTP error
+status or a socket error) fails the benchmark.
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ async def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
             port, f"/api/v1/artifacts/{art['id']}", fx.token, args.readers
         )
         try:
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(args.lead_s)
             spans = {}
             for name, render in (
                 ("process", lambda: through_the_service(document)),
@@ -87,8 +90,8 @@ async def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
                 started = time.perf_counter()
                 await render()
                 spans[name] = (started, time.perf_counter())
-                await asyncio.sleep(0.5)
-            before = (spans["process"][0] - 1.0, spans["process"][0])
+                await asyncio.sleep(args.lead_s / 2)
+            before = (spans["process"][0] - args.lead_s, spans["process"][0])
         finally:
             output = await reads.stop()
     finally:
@@ -98,6 +101,11 @@ async def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
         await app.state.ai.providers.aclose()
         await app.state.engine.dispose()
     samples = output["samples"]
+    failed = sum(1 for s in samples if not 200 <= s[2] < 400)
+    if failed or output["socket_errors"]:
+        raise RuntimeError(
+            f"reads failed: {failed} error statuses, {output['socket_errors']} socket errors"
+        )
     results["reads_before"] = gen.reads_in(samples, *before)
     for name, (start, end) in spans.items():
         results[name] = {"export_s": end - start, "reads": gen.reads_in(samples, start, end)}
@@ -106,10 +114,22 @@ async def run(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--artifacts", type=int, default=20)
+    parser.add_argument(
+        "--quick", action="store_true", help="CI's check that it runs: 4 artifacts, short pauses"
+    )
+    parser.add_argument("--artifacts", type=int, default=None, help="20 (quick 4)")
     parser.add_argument("--readers", type=int, default=8)
-    parser.add_argument("--output", type=Path, default=BENCH / "results" / "export_under_load.json")
+    parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
+    if args.artifacts is None:
+        args.artifacts = 4 if args.quick else 20
+    if args.output is None:
+        results_dir = BENCH / "results" / ("quick" if args.quick else "")
+        args.output = results_dir / "export_under_load.json"
+    # Reads alone before the first export (the "no export" row), and between the two.
+    args.lead_s = 0.5 if args.quick else 1.0
+    if args.quick:
+        print("quick mode: sizes too small to read; this checks that the benchmark runs")
     with tempfile.TemporaryDirectory(prefix="atelier-export-load-") as tmp:
         settings = gen.make_settings(Path(tmp) / "data")
         migrate.upgrade(settings.resolved_database_url)  # outside the loop: Alembic runs one

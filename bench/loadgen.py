@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 REQUEST_TIMEOUT_S = 10.0  # as bench/crud.py gives wrk
+# With --count-unfinished, how long a reply in flight when the window closes may still
+# take to count as answered (closed loop: there is always one in flight per connection).
+UNFINISHED_GRACE_S = 0.5
 
 
 @dataclass
@@ -37,9 +40,21 @@ class Window:
     bad_status: int = 0
     socket_errors: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
+    # With count_unfinished, a request still unanswered when the window closes counts
+    # with the time it has waited (a lower bound on its latency): a server that stops
+    # answering shows in the percentiles instead of vanishing from them.
+    count_unfinished: bool = False
+    unfinished: int = 0
+    timeouts: int = 0  # unanswered after REQUEST_TIMEOUT_S (also in socket_errors)
+
+    def record_unfinished(self, started: float, now: float) -> None:
+        if self.count_unfinished:
+            self.latencies.append(now - started)
+            self.unfinished += 1
 
     def record(self, started: float, finished: float, status: int) -> None:
-        if not self.measure_start <= finished < self.measure_end:
+        end = self.measure_end + (UNFINISHED_GRACE_S if self.count_unfinished else 0.0)
+        if not self.measure_start <= finished < end:
             return
         self.latencies.append(finished - started)
         self.statuses[status] = self.statuses.get(status, 0) + 1
@@ -152,12 +167,27 @@ async def connection_loop(
                 window.socket_errors += 1
             await asyncio.sleep(0.05)
             continue
+        # Shielded: when the window runs out, `done` stays pending, and later still tells
+        # whether the connection was lost.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(done, timeout=max(0.1, window.measure_end - time.perf_counter()))
+            await asyncio.wait_for(
+                asyncio.shield(done), timeout=max(0.1, window.measure_end - time.perf_counter())
+            )
+        if window.count_unfinished and client.in_flight and not done.done():
+            # The reply in flight gets a moment to count as answered: once it arrives the
+            # client sends nothing more (the window is over) and closes the connection.
+            grace = window.measure_end + UNFINISHED_GRACE_S - time.perf_counter()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(done), timeout=max(0.0, grace))
         # The window is over (timers may fire a little early): an unanswered request is
         # abandoned, not a failure, unless it has waited longer than wrk's --timeout.
-        if client.in_flight and time.perf_counter() - client.started > REQUEST_TIMEOUT_S:
-            window.socket_errors += 1
+        if client.in_flight:
+            now = time.perf_counter()
+            if not done.done():  # still connected and waiting (a lost one is a socket error)
+                window.record_unfinished(client.started, now)
+            if now - client.started > REQUEST_TIMEOUT_S:
+                window.socket_errors += 1
+                window.timeouts += 1
         client.in_flight = False
         transport.close()
     # Give responses that are still in flight a moment; they no longer count.
@@ -174,7 +204,11 @@ def percentile(sorted_values: list[float], q: float) -> float:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     request = build_request(args.method, args.host, args.port, args.path, args.header, args.data)
     now = time.perf_counter()
-    window = Window(measure_start=now + args.warmup, measure_end=now + args.warmup + args.duration)
+    window = Window(
+        measure_start=now + args.warmup,
+        measure_end=now + args.warmup + args.duration,
+        count_unfinished=args.count_unfinished,
+    )
     await asyncio.gather(
         *(
             connection_loop(args.host, args.port, request, window, window.measure_end + 0.05)
@@ -193,6 +227,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "bad_status": window.bad_status,
         "socket_errors": window.socket_errors,
         "statuses": {str(k): v for k, v in sorted(window.statuses.items())},
+        "unfinished": window.unfinished,
+        "timeouts": window.timeouts,
         "req_per_s": count / args.duration,
         "ok_per_s": window.ok / args.duration,
         "p50_ms": percentile(lat, 50) * 1000,
@@ -215,6 +251,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", "-c", type=int, default=32)
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds, not counted")
     parser.add_argument("--duration", "-d", type=float, default=10.0, help="seconds measured")
+    parser.add_argument(
+        "--count-unfinished",
+        action="store_true",
+        help="requests unanswered at the window's end count, with their wait so far",
+    )
     args = parser.parse_args(argv)
     args.data = args.body.encode() if args.body is not None else b""
     if args.body_file:

@@ -1,7 +1,10 @@
 """Software Design Package benchmark: export + validation of a large 9-stage project.
 
 One command: ``.venv/bin/python bench/sdp.py`` (``make bench`` runs it too). Options:
-``--entities N`` (30), ``--endpoints N`` (60), ``--runs N`` (30), ``--output``.
+``--entities N`` (30), ``--endpoints N`` (60), ``--runs N`` (30), ``--output``; ``--quick``
+(what CI runs through bench/run_all.py): 6 entities, 12 endpoints, 3 runs (1 of the
+reference check, 2 through the API), results to bench/results/quick/sdp.json, to check that
+every row still runs.
 
 The project is synthetic but shaped like a real one: N entities of 10 fields each (ids,
 foreign keys, enums, timestamps), a relationship per foreign key, M endpoints over those
@@ -61,6 +64,7 @@ from atelier.packs.sdp.stages import STAGES  # noqa: E402
 
 TARGET_MS = 100.0
 RESULTS = REPO / "bench" / "results" / "sdp.json"
+QUICK_RESULTS = REPO / "bench" / "results" / "quick" / "sdp.json"
 
 
 def data_model(entities: int) -> dict[str, Any]:
@@ -252,11 +256,29 @@ async def api_ms(snap: ProjectSnapshot, runs: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--entities", type=int, default=30)
-    parser.add_argument("--endpoints", type=int, default=60)
-    parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--quick", action="store_true", help="CI's check that it runs: a small project, 3 runs"
+    )
+    parser.add_argument("--entities", type=int, default=None, help="30 (quick 6)")
+    parser.add_argument("--endpoints", type=int, default=None, help="60 (quick 12)")
+    parser.add_argument("--runs", type=int, default=None, help="30 (quick 3)")
+    parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
+    if args.entities is None:
+        args.entities = 6 if args.quick else 30
+    if args.endpoints is None:
+        args.endpoints = 12 if args.quick else 60
+    if args.runs is None:
+        args.runs = 3 if args.quick else 30
+    if args.output is None:
+        args.output = QUICK_RESULTS if args.quick else RESULTS
+    if min(args.entities, args.endpoints, args.runs) < 1:
+        parser.error("--entities, --endpoints and --runs must be >= 1")
+    # openapi-spec-validator takes ~0.5 s a check, the API export tens of ms: fewer runs.
+    reference_runs = 1 if args.quick else max(3, args.runs // 6)
+    api_runs = 2 if args.quick else max(5, args.runs // 3)
+    if args.quick:
+        print("quick mode: sizes too small to read; this checks that the benchmark runs")
 
     snap = snapshot(args.entities, args.endpoints)
     package = build_package(snap)
@@ -268,8 +290,8 @@ def main() -> None:
         title="Large design",
     )
     check_ms = median_ms(lambda: openapi_problems(doc), args.runs)
-    reference_ms = median_ms(lambda: reference_check(doc), max(3, args.runs // 6))
-    through_api_ms = asyncio.run(api_ms(snap, max(5, args.runs // 3)))
+    reference_ms = median_ms(lambda: reference_check(doc), reference_runs)
+    through_api_ms = asyncio.run(api_ms(snap, api_runs))
     verdict = "PASS" if package_ms <= TARGET_MS else "MISS"
     print(
         f"SDP package ({args.entities} entities, {args.endpoints} endpoints, "

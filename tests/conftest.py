@@ -83,6 +83,9 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         database_url=database_url,
         data_dir=tmp_path_factory.mktemp("data"),
         max_body_bytes=1024 * 1024,
+        # Refused logins are answered at once here; tests/test_login_throttle.py checks
+        # the delay on a throttle of its own.
+        login_refusal_delay_seconds=0,
     )
 
 

@@ -4,10 +4,12 @@ same limits on the web form, and a bounded number of password hashes at once."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import itertools
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,7 +20,13 @@ from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import update
 
 from atelier.accounts.models import LoginFailure
-from atelier.accounts.throttle import Limit, account_key, address_key
+from atelier.accounts.throttle import (
+    Limit,
+    LoginThrottle,
+    TooManyAttempts,
+    account_key,
+    address_key,
+)
 from atelier.core import security
 from tests.factories import PASSWORD, Api
 
@@ -52,6 +60,7 @@ async def end_locks(app: FastAPI, *keys: str) -> None:
         await session.execute(
             update(LoginFailure).where(LoginFailure.key.in_(keys)).values(locked_until=past)
         )
+    app.state.login_throttle.forget_remembered()
 
 
 def test_lockout_doubles_and_is_capped() -> None:
@@ -143,6 +152,40 @@ async def test_counts_are_stored_as_digests(app: FastAPI, api: Api) -> None:
         assert ann.email not in row.key and address not in address_key(address)
 
 
+async def test_a_lockout_made_by_another_process_is_enforced(app: FastAPI, api: Api) -> None:
+    """Each process remembers the lockouts it has seen; one it has not seen (made by
+    another server process) is found in the database."""
+    ann = await api.signup()
+    address = new_address()
+    async with client_from(app, address) as http:
+        for _ in range(5):
+            assert (await login(http, ann.email, "guess")).status_code == 401
+    other_process = LoginThrottle(app.state.sessionmaker, app.state.login_throttle.policy)
+    with pytest.raises(TooManyAttempts) as refused:
+        await other_process.check(address=address, email=ann.email)
+    assert 55 <= refused.value.retry_after <= 60
+
+
+async def test_a_refusal_is_held_before_it_is_answered(app: FastAPI, api: Api) -> None:
+    """A locked-out client that retries at once gets its 429 only after the delay: its
+    retries cannot spin the server."""
+    ann = await api.signup()
+    address = new_address()
+    async with client_from(app, address) as http:
+        for _ in range(5):
+            await login(http, ann.email, "guess")
+    policy = dataclasses.replace(app.state.login_throttle.policy, refusal_delay_seconds=0.2)
+    throttle = LoginThrottle(app.state.sessionmaker, policy)
+    held_before = security._held_refusals
+    refusal = asyncio.ensure_future(throttle.check(address=address, email=ann.email))
+    while security._held_refusals == held_before and not refusal.done():  # noqa: ASYNC110
+        await asyncio.sleep(0.01)  # (nothing to wait on: the count is all it shows)
+    assert not refusal.done()  # being held, not answered
+    with pytest.raises(TooManyAttempts):
+        await refusal
+    assert security._held_refusals == held_before
+
+
 async def test_the_web_form_shares_the_limits(app: FastAPI, api: Api) -> None:
     ann = await api.signup()
     address = new_address()
@@ -158,6 +201,29 @@ async def test_the_web_form_shares_the_limits(app: FastAPI, api: Api) -> None:
         assert "too many failed logins" in r.text
         # And the API, from the same address, is locked out too.
         assert (await login(http, ann.email, PASSWORD)).status_code == 429
+
+
+async def test_logins_waiting_for_a_hash_do_not_use_up_the_database_pool(app: FastAPI) -> None:
+    """More logins waiting to hash than the pool has connections: none may hold one while
+    it waits. When they did, the waiting logins held the whole pool, the throttle could
+    not record a failure, and every request stalled for 30 s and failed with 500."""
+    pool = app.state.engine.pool
+    connections = pool.size() + pool._max_overflow
+    gate = security.password_gate
+    saved = (gate.concurrency, gate.queue, gate.busy_delay)
+    gate.configure(1, connections + 2, 0)
+
+    async def attempt(n: int) -> int:
+        async with client_from(app, new_address()) as http:
+            email = f"nobody-{n}-{uuid.uuid4().hex}@example.com"
+            return (await login(http, email, "x")).status_code
+
+    try:
+        statuses = await asyncio.gather(*(attempt(n) for n in range(connections + 6)))
+    finally:
+        gate.configure(*saved)
+    assert set(statuses) <= {401, 429}, statuses
+    assert statuses.count(401) > connections
 
 
 # --- the hashing bound ----------------------------------------------------------------------

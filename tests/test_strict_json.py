@@ -27,6 +27,8 @@ BAD_VALUES = {
     "int_below_int64": '{"v": -9223372036854775809}',
     "lone_surrogate": '{"v": "\\ud800"}',
     "lone_surrogate_key": '{"\\udfff": 1}',
+    # PostgreSQL's jsonb cannot hold NUL (SQLite stored it): refused on both.
+    "nul_character": '{"v": "a\\u0000b"}',
     "nan": '{"v": NaN}',
     "infinity": '{"v": 1e999}',
     "too_deep": '{"v": ' + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "}",

@@ -17,6 +17,7 @@ from atelier import __version__
 from atelier.accounts.endpoints import router as accounts_router
 from atelier.accounts.org_endpoints import router as organizations_router
 from atelier.accounts.principal import AuthCache
+from atelier.accounts.throttle import LoginThrottle
 from atelier.ai.endpoints import audit_router, generate_router, providers_router, tools_router
 from atelier.ai.generation import run_generation_job
 from atelier.ai.runtime import AIRuntime, ProviderPool
@@ -30,6 +31,8 @@ from atelier.core.db import make_engine, make_sessionmaker
 from atelier.core.handlers import install_error_handlers
 from atelier.core.limits import BodySizeLimit
 from atelier.core.logging import configure_logging
+from atelier.core.openapi import install_openapi
+from atelier.core.security import password_gate
 from atelier.core.storage import LocalStorage
 from atelier.exports.endpoints import artifact_export_router, project_export_router
 from atelier.exports.package_endpoints import router as packages_router
@@ -158,6 +161,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.auth_cache = AuthCache(ttl=settings.auth_cache_seconds)
+    app.state.login_throttle = LoginThrottle(app.state.sessionmaker, settings.login_policy())
+    password_gate.configure(
+        settings.password_hash_concurrency,
+        settings.password_hash_queue,
+        settings.login_refusal_delay_seconds,
+    )
     app.state.storage = LocalStorage(settings.resolved_storage_dir)
     app.state.ai = build_runtime(settings, app.state.sessionmaker)
     app.state.events = EventBus(app.state.sessionmaker)
@@ -167,6 +176,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         else None
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,

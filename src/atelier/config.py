@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     login_address_lockout_max_seconds: float = Field(default=3600.0, gt=0)
     login_account_lockout_max_seconds: float = Field(default=900.0, gt=0)
     login_failure_window_seconds: float = Field(default=900.0, gt=0)
+    # Seconds a refused login (429: locked out, or too many hashing at once) waits before
+    # it is answered, so that a client retrying at once cannot spin the server. 0 = none.
+    login_refusal_delay_seconds: float = Field(default=1.0, ge=0, le=60)
     # Password hashes computed at once (default: half the cores, at least 1), and logins
     # or signups allowed to wait for one; more are refused with 429 (core/security.py).
     password_hash_concurrency: int | None = Field(default=None, ge=1, le=256)
@@ -138,6 +141,7 @@ class Settings(BaseSettings):
                 self.login_account_lockout_max_seconds,
             ),
             failure_window_seconds=self.login_failure_window_seconds,
+            refusal_delay_seconds=self.login_refusal_delay_seconds,
         )
 
     @property

@@ -6,9 +6,10 @@ vLLM / llama.cpp / Ollama do; ``anthropic_app`` speaks the Anthropic Messages pr
 (POST /v1/messages, plain JSON and the ``message_start`` ... ``message_stop`` events).
 
 Each server is configured per test through :class:`FakeState`: a queue of canned
-behaviours (``Reply``, ``Fail``, ``Sleep``, ``StreamFail``; an empty queue answers with
-``Reply()``), server-wide switches (``refuse_formats``, ``reject_output_config``,
-``api_key``), and ``requests``, every request body and its headers as received.
+behaviours (``Reply``, ``Fail``, ``Sleep``, ``StreamFail``, ``Raw``; an empty queue
+answers with ``Reply()``), server-wide switches (``refuse_formats``,
+``reject_output_config``, ``api_key``, ``any_path``), and ``requests``, every request
+body and its headers as received.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from atelier.ai.runtime import ProviderPool
 
 DEFAULT_CONTENT = '{"answer": "default"}'
 
@@ -73,7 +76,17 @@ class StreamFail:
     message: str = "Overloaded"
 
 
-Behaviour = Reply | Fail | Sleep | StreamFail
+@dataclass
+class Raw:
+    """Answer with exactly this status, body and content type, whatever was asked (a web
+    page, JSON of another shape, another protocol's event stream)."""
+
+    body: str
+    status: int = 200
+    content_type: str = "text/html; charset=utf-8"
+
+
+Behaviour = Reply | Fail | Sleep | StreamFail | Raw
 
 
 @dataclass
@@ -94,6 +107,9 @@ class FakeState:
         self.reject_output_config = False
         # When set, requests must carry this key.
         self.api_key: str | None = None
+        # Answer a POST to any path with the app's one endpoint, as catch-all proxies do
+        # (so another protocol's client gets this protocol's answers, not a 404).
+        self.any_path = False
 
     def push(self, *behaviours: Behaviour) -> None:
         with self._lock:
@@ -119,6 +135,7 @@ class FakeState:
         self.refuse_formats = set()
         self.reject_output_config = False
         self.api_key = None
+        self.any_path = False
 
 
 def _presented_key(request: Request) -> str:
@@ -141,6 +158,35 @@ def _chunks(text: str, size: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _raw(behaviour: Raw) -> Response:
+    return Response(behaviour.body, status_code=behaviour.status, media_type=behaviour.content_type)
+
+
+def _routes(path: str, endpoint: Callable[[Request], Any], state: FakeState) -> list[Route]:
+    """The app's endpoint, and every other POST path: served by the endpoint too when
+    ``state.any_path`` is set, otherwise the plain-text 404 a web framework gives."""
+
+    async def elsewhere(request: Request) -> Response:
+        if state.any_path:
+            response: Response = await endpoint(request)
+            return response
+        state.record(request, await _body(request))
+        return Response("Not Found", status_code=404, media_type="text/plain")
+
+    return [
+        Route(path, endpoint, methods=["POST"]),
+        Route("/{rest:path}", elsewhere, methods=["POST"]),
+    ]
+
+
 # -- OpenAI-compatible ------------------------------------------------------------------
 
 
@@ -153,7 +199,7 @@ def _openai_error(
 
 def openai_app(state: FakeState) -> Starlette:
     async def chat_completions(request: Request) -> Response:
-        body = await request.json()
+        body = await _body(request)
         state.record(request, body)
         if state.api_key is not None and _presented_key(request) != state.api_key:
             # Like a careless server: echoes the key it was given.
@@ -173,6 +219,8 @@ def openai_app(state: FakeState) -> Starlette:
         if isinstance(behaviour, Sleep):
             await _pause(request, behaviour.seconds)
             behaviour = behaviour.then
+        if isinstance(behaviour, Raw):
+            return _raw(behaviour)
         if isinstance(behaviour, Fail):
             return _openai_error(
                 behaviour.status, behaviour.message, behaviour.error_type, behaviour.headers
@@ -227,7 +275,7 @@ def openai_app(state: FakeState) -> Starlette:
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
-    return Starlette(routes=[Route("/v1/chat/completions", chat_completions, methods=["POST"])])
+    return Starlette(routes=_routes("/v1/chat/completions", chat_completions, state))
 
 
 # -- Anthropic Messages -----------------------------------------------------------------
@@ -250,7 +298,7 @@ def _sse(event: str, data: dict[str, Any]) -> str:
 
 def anthropic_app(state: FakeState) -> Starlette:
     async def messages(request: Request) -> Response:
-        body = await request.json()
+        body = await _body(request)
         state.record(request, body)
         if state.api_key is not None and _presented_key(request) != state.api_key:
             return _anthropic_error(
@@ -266,6 +314,8 @@ def anthropic_app(state: FakeState) -> Starlette:
         if isinstance(behaviour, Sleep):
             await _pause(request, behaviour.seconds)
             behaviour = behaviour.then
+        if isinstance(behaviour, Raw):
+            return _raw(behaviour)
         if isinstance(behaviour, Fail):
             return _anthropic_error(
                 behaviour.status, behaviour.message, behaviour.error_type, behaviour.headers
@@ -375,7 +425,7 @@ def anthropic_app(state: FakeState) -> Starlette:
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
-    return Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])])
+    return Starlette(routes=_routes("/v1/messages", messages, state))
 
 
 # -- running a server ---------------------------------------------------------------------
@@ -457,6 +507,21 @@ def fake_anthropic(anthropic_server: FakeServer) -> FakeServer:
     """The module's Anthropic Messages server, reset for this test."""
     anthropic_server.state.reset()
     return anthropic_server
+
+
+@pytest.fixture
+async def real_providers(app: Any) -> AsyncIterator[Any]:
+    """The app's own provider factory (the real SDK-backed providers) in a pool of this
+    test's, whose HTTP clients are closed in this test's event loop: left in the
+    session-wide app's pool they would outlive it ("Event loop is closed" later)."""
+    runtime = app.state.ai
+    saved, pool = runtime.providers, ProviderPool()
+    runtime.providers = pool
+    try:
+        yield pool
+    finally:
+        runtime.providers = saved
+        await pool.aclose()
 
 
 def unused_port() -> int:

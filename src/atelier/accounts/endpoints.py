@@ -20,13 +20,21 @@ from atelier.accounts.schemas import (
 )
 from atelier.core.deps import DB, AppSettings, Paging
 from atelier.core.errors import AtelierError
+from atelier.core.openapi import error_responses
 from atelier.core.pagination import Page
 from atelier.core.security import token_digest
 
 router = APIRouter(tags=["accounts"])
 
 
-@router.post("/auth/signup", status_code=status.HTTP_201_CREATED, response_model=AuthOut)
+@router.post(
+    "/auth/signup",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AuthOut,
+    responses=error_responses(
+        409, 429, s429="too many sign-ups waiting for a password hash; try again shortly"
+    ),
+)
 async def signup(body: SignupIn, session: DB, settings: AppSettings, request: Request) -> AuthOut:
     user = await service.create_user(
         session, email=body.email, name=body.name, password=body.password
@@ -40,7 +48,19 @@ async def signup(body: SignupIn, session: DB, settings: AppSettings, request: Re
     return AuthOut(user=UserOut.model_validate(user), token=token, expires_at=login.expires_at)
 
 
-@router.post("/auth/login", response_model=AuthOut)
+@router.post(
+    "/auth/login",
+    response_model=AuthOut,
+    responses=error_responses(
+        401,
+        403,
+        429,
+        s401="the email or the password is wrong",
+        s403="the account is disabled",
+        s429="too many failed logins from this address or for this account (or too many "
+        "logins waiting for a password hash); try again after `Retry-After` seconds",
+    ),
+)
 async def login(
     body: LoginIn, session: DB, settings: AppSettings, request: Request, throttle: Throttle
 ) -> AuthOut:
@@ -62,7 +82,11 @@ async def login(
     return AuthOut(user=UserOut.model_validate(user), token=token, expires_at=login_row.expires_at)
 
 
-@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/auth/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(400, s400="an API key is not a session (`not_a_session`)"),
+)
 async def logout(user: CurrentUser, token: Token, session: DB, cache: AuthCacheDep) -> Response:
     """End this session. An API key is not a session: revoke it with
     ``DELETE /api-keys/{id}`` instead (400 ``not_a_session``)."""

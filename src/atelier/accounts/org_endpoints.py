@@ -18,6 +18,7 @@ from atelier.accounts.org_schemas import (
     OrganizationUpdate,
 )
 from atelier.core.deps import DB, Paging
+from atelier.core.openapi import error_responses
 from atelier.core.pagination import Page
 
 router = APIRouter(prefix="/organizations", tags=["organizations"])
@@ -34,7 +35,12 @@ def _member_out(member: Membership, user: User) -> MemberOut:
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=OrganizationOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrganizationOut,
+    responses=error_responses(409),
+)
 async def create_organization(
     body: OrganizationCreate, user: CurrentUser, session: DB
 ) -> OrganizationOut:
@@ -57,7 +63,7 @@ async def get_organization(org_id: uuid.UUID, user: CurrentUser, session: DB) ->
     return OrganizationOut.model_validate(org).model_copy(update={"role": role})
 
 
-@router.patch("/{org_id}", response_model=OrganizationOut)
+@router.patch("/{org_id}", response_model=OrganizationOut, responses=error_responses(409))
 async def update_organization(
     org_id: uuid.UUID, body: OrganizationUpdate, user: CurrentUser, session: DB
 ) -> OrganizationOut:
@@ -88,7 +94,12 @@ async def list_members(
     return Page(items=[_member_out(m, u) for m, u in rows], next_cursor=cursor)
 
 
-@router.post("/{org_id}/members", status_code=status.HTTP_201_CREATED, response_model=MemberOut)
+@router.post(
+    "/{org_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MemberOut,
+    responses=error_responses(409),
+)
 async def add_member(
     org_id: uuid.UUID, body: MemberAdd, user: CurrentUser, session: DB
 ) -> MemberOut:
@@ -101,7 +112,9 @@ async def add_member(
     return _member_out(member, added)
 
 
-@router.patch("/{org_id}/members/{user_id}", response_model=MemberOut)
+@router.patch(
+    "/{org_id}/members/{user_id}", response_model=MemberOut, responses=error_responses(409)
+)
 async def change_member_role(
     org_id: uuid.UUID, user_id: uuid.UUID, body: MemberUpdate, user: CurrentUser, session: DB
 ) -> MemberOut:
@@ -114,7 +127,11 @@ async def change_member_role(
     return _member_out(member, changed)
 
 
-@router.delete("/{org_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{org_id}/members/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(409),
+)
 async def remove_member(
     org_id: uuid.UUID, user_id: uuid.UUID, user: CurrentUser, session: DB
 ) -> Response:

@@ -36,9 +36,12 @@ async def create_user(
     password: str | None,
     role: UserRole = UserRole.USER,
 ) -> User:
+    # Hashed before the database is asked anything: a session's first query takes a pooled
+    # connection until the request ends, and must not hold it while the hash waits its turn
+    # (a signup flood would otherwise use up the pool and stall every other request).
+    password_hash = await security.hash_password_async(password) if password else None
     if await email_taken(session, email):
         raise Conflict("an account with this email already exists", code="email_taken")
-    password_hash = await security.hash_password_async(password) if password else None
     user = User(email=normalize_email(email), name=name, password_hash=password_hash, role=role)
     session.add(user)
     await session.flush()
@@ -73,6 +76,11 @@ async def login(
     if throttle is not None:
         await throttle.check(address=address, email=email)
     user = await session.scalar(select(User).where(User.email == normalize_email(email)))
+    # Nothing is written yet: end the read so that its pooled connection is free while the
+    # password hashes (that may wait its turn, see security.PasswordGate) and while the
+    # throttle writes through a connection of its own. Held across both, a flood of 32
+    # logins used up the pool and stalled every other request, logins included.
+    await session.commit()
     # Always verify (against a dummy hash when the user is unknown): equal timing.
     ok = await security.verify_password_async(user.password_hash if user else None, password)
     if user is None or not ok:

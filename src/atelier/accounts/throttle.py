@@ -14,13 +14,17 @@ The policy (settings ``ATELIER_LOGIN_*``, README "Login throttling"):
   then only for minutes at a time.
 - A locked-out attempt is answered 429 with ``Retry-After`` before any password is
   hashed, and does not count as a failure (it cannot lengthen the lock).
+- A refusal waits ``refusal_delay_seconds`` (1 s) before it is answered: a client that
+  retries as soon as it is refused would otherwise send hundreds of requests a second.
 - A successful login clears the account's count. The address's count is not cleared
   (a guesser with an account of their own could reset it between guesses); it is
   forgotten ``failure_window_seconds`` (15 min) after its last failure or lock ends.
 
 Counts live in the database (``login_failures``), so every server process of an
 instance shares them. They are written in a transaction of their own: the request
-that failed rolls back, and its failure must still count.
+that failed rolls back, and its failure must still count. Each process also remembers
+the lockouts it has seen until they end (a lockout is never shortened), so that a
+locked-out client's retries are refused without asking the database.
 """
 
 from __future__ import annotations
@@ -39,6 +43,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from atelier.accounts.models import LoginFailure
 from atelier.core.db import utcnow
 from atelier.core.errors import AtelierError
+from atelier.core.security import refusal_delay
+
+# Lockouts remembered per process, at most; past that the ended ones are dropped, then
+# (an attack from very many addresses) all of them: the database still has them.
+MAX_REMEMBERED_LOCKS = 10_000
 
 
 class TooManyAttempts(AtelierError):
@@ -72,6 +81,7 @@ class Policy:
     address: Limit
     account: Limit
     failure_window_seconds: float
+    refusal_delay_seconds: float = 0.0
 
 
 def _key(kind: str, value: str) -> str:
@@ -90,6 +100,7 @@ class LoginThrottle:
     def __init__(self, maker: async_sessionmaker[AsyncSession], policy: Policy) -> None:
         self.maker = maker
         self.policy = policy
+        self._locked_until: dict[str, dt.datetime] = {}
 
     def _keys(self, address: str | None, email: str) -> list[tuple[str, Limit]]:
         keys = [(account_key(email), self.policy.account)]
@@ -98,22 +109,46 @@ class LoginThrottle:
         return [(key, limit) for key, limit in keys if limit.max_failures > 0]
 
     async def check(self, *, address: str | None, email: str) -> None:
-        """Raise TooManyAttempts while the address or the account is locked out."""
+        """Raise TooManyAttempts (after the refusal delay) while the address or the
+        account is locked out."""
         keys = [key for key, _ in self._keys(address, email)]
         if not keys:
             return
         now = utcnow()
+        ends = [end for key in keys if (end := self._locked_until.get(key)) and end > now]
+        if not ends:
+            ends = await self._stored_locks(keys, now)
+        if ends:
+            await refusal_delay(self.policy.refusal_delay_seconds)
+            raise TooManyAttempts((max(ends) - utcnow()).total_seconds())
+
+    async def _stored_locks(self, keys: list[str], now: dt.datetime) -> list[dt.datetime]:
         async with self.maker() as session:
-            locks = (
-                await session.scalars(
-                    select(LoginFailure.locked_until).where(
+            rows = (
+                await session.execute(
+                    select(LoginFailure.key, LoginFailure.locked_until).where(
                         LoginFailure.key.in_(keys), LoginFailure.locked_until > now
                     )
                 )
             ).all()
-        ends = [lock for lock in locks if lock is not None]
-        if ends:
-            raise TooManyAttempts((max(ends) - now).total_seconds())
+        for key, end in rows:
+            self._remember(key, end, now)
+        return [end for _, end in rows if end is not None]
+
+    def _remember(self, key: str, end: dt.datetime | None, now: dt.datetime) -> None:
+        if end is None:
+            return
+        if end.tzinfo is None:  # SQLite gives back naive UTC
+            end = end.replace(tzinfo=dt.UTC)
+        if len(self._locked_until) >= MAX_REMEMBERED_LOCKS:
+            self._locked_until = {k: v for k, v in self._locked_until.items() if v > now}
+            if len(self._locked_until) >= MAX_REMEMBERED_LOCKS:
+                self._locked_until.clear()
+        self._locked_until[key] = end
+
+    def forget_remembered(self) -> None:
+        """Drop this process's memory of lockouts (the database is asked again)."""
+        self._locked_until.clear()
 
     async def failed(self, *, address: str | None, email: str) -> None:
         """Count a failure; lock out what crossed its limit."""
@@ -130,11 +165,11 @@ class LoginThrottle:
                 failures = await self._count(session, insert, key, now, forget_before)
                 seconds = limit.lock_for(failures)
                 if seconds is not None:
+                    end = now + dt.timedelta(seconds=seconds)
                     await session.execute(
-                        update(LoginFailure)
-                        .where(LoginFailure.key == key)
-                        .values(locked_until=now + dt.timedelta(seconds=seconds))
+                        update(LoginFailure).where(LoginFailure.key == key).values(locked_until=end)
                     )
+                    self._remember(key, end, now)
 
     @staticmethod
     async def _count(
@@ -164,6 +199,7 @@ class LoginThrottle:
         """The account's owner is in: its count starts over (the address's does not)."""
         if self.policy.account.max_failures <= 0:
             return
+        self._locked_until.pop(account_key(email), None)
         async with self.maker() as session, session.begin():
             await session.execute(
                 delete(LoginFailure).where(LoginFailure.key == account_key(email))

@@ -27,6 +27,7 @@ from atelier.artifacts.access import ArtifactWrite
 from atelier.core.db import utcnow
 from atelier.core.deps import DB, Paging
 from atelier.core.errors import Conflict, NotFound
+from atelier.core.openapi import error_responses
 from atelier.core.pagination import Page
 from atelier.jobs.schemas import JobOut
 from atelier.projects.access import load_project, visible_to
@@ -89,7 +90,9 @@ async def delete_provider(provider_id: uuid.UUID, user: CurrentUser, session: DB
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@providers_router.post("/{provider_id}/test", response_model=ProviderTestOut)
+@providers_router.post(
+    "/{provider_id}/test", response_model=ProviderTestOut, responses=error_responses(402, 409)
+)
 async def test_provider(
     provider_id: uuid.UUID, user: CurrentUser, session: DB, runtime: Runtime
 ) -> ProviderTestOut:
@@ -131,7 +134,10 @@ async def get_tool(tool_key: str, user: CurrentUser, runtime: Runtime) -> ToolOu
 
 # ------------------------------------------------------------------ generation
 @generate_router.post(
-    "/{artifact_id}/generate", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut
+    "/{artifact_id}/generate",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobOut,
+    responses=error_responses(402, 409),
 )
 async def generate(
     access: ArtifactWrite,
@@ -166,7 +172,11 @@ async def generate(
 
 
 # ------------------------------------------------------------------ audit and usage
-@audit_router.get("/ai-generations", response_model=Page[AIGenerationOut])
+@audit_router.get(
+    "/ai-generations",
+    response_model=Page[AIGenerationOut],
+    responses=error_responses(404, s404="no such project (`project_id`) among yours"),
+)
 async def list_generations(
     user: CurrentUser,
     session: DB,
@@ -185,7 +195,9 @@ async def list_generations(
     return Page(items=[AIGenerationOut.model_validate(r) for r in rows], next_cursor=cursor)
 
 
-@audit_router.get("/usage")
+@audit_router.get(
+    "/usage", responses=error_responses(404, s404="no such project (`project_id`) among yours")
+)
 async def usage(
     user: CurrentUser,
     session: DB,

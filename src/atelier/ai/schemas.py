@@ -11,6 +11,7 @@ from pydantic import AnyHttpUrl, BaseModel, Field, StringConstraints, model_vali
 
 from atelier.ai.models import GenerationStatus, ProviderKind
 from atelier.core.schemas import InputModel, OutputModel
+from atelier.core.strict_json import StrictJsonObject
 
 Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 ModelName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -95,7 +96,7 @@ class GenerateIn(InputModel):
     provider_id: uuid.UUID | None = Field(
         default=None, description="use this provider instead of the project's or your default"
     )
-    input_data: dict[str, Any] | None = Field(
+    input_data: StrictJsonObject | None = Field(
         default=None, description="replace the artifact's inputs before generating"
     )
 

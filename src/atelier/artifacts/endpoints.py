@@ -28,6 +28,7 @@ from atelier.artifacts.schemas import (
 from atelier.artifacts.smart_populate import JOB_KIND as SMART_POPULATE
 from atelier.core.deps import DB, Paging
 from atelier.core.errors import Conflict
+from atelier.core.openapi import error_responses
 from atelier.core.pagination import Page
 from atelier.projects.access import ProjectRead, ProjectWrite
 
@@ -42,7 +43,10 @@ def artifact_out(artifact: Artifact, active: int | None) -> ArtifactOut:
 
 
 @project_artifacts_router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=ArtifactCreated
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ArtifactCreated,
+    responses=error_responses(402, 409),
 )
 async def create_artifact(
     body: ArtifactCreate, access: ProjectWrite, session: DB, runtime: Runtime, runner: Runner
@@ -99,7 +103,7 @@ async def get_artifact(access: ArtifactRead) -> ArtifactOut:
     return artifact_out(access.artifact, access.active_version)
 
 
-@artifact_router.patch("/{artifact_id}", response_model=ArtifactOut)
+@artifact_router.patch("/{artifact_id}", response_model=ArtifactOut, responses=error_responses(409))
 async def update_artifact(
     body: ArtifactUpdate, access: ArtifactWrite, session: DB, runtime: Runtime
 ) -> ArtifactOut:
@@ -180,7 +184,11 @@ async def get_version(version: VersionNumber, access: ArtifactRead, session: DB)
     return VersionOut.model_validate(row)
 
 
-@artifact_router.post("/{artifact_id}/versions/{version}/activate", response_model=VersionOut)
+@artifact_router.post(
+    "/{artifact_id}/versions/{version}/activate",
+    response_model=VersionOut,
+    responses=error_responses(409),
+)
 async def activate_version(
     version: VersionNumber, access: ArtifactWrite, session: DB
 ) -> VersionOut:
@@ -191,7 +199,10 @@ async def activate_version(
 @artifact_router.post(
     "/{artifact_id}/smart-populate",
     response_model=SmartPopulateOut,
-    responses={202: {"model": SmartPopulateOut, "description": "AI modes: a job was queued"}},
+    responses={
+        202: {"model": SmartPopulateOut, "description": "AI modes: a job was queued"},
+        **error_responses(402, 409),
+    },
 )
 async def smart_populate(
     body: SmartPopulateIn,

@@ -45,7 +45,7 @@ def _clean_error(err: dict[str, Any]) -> dict[str, Any]:
 
 async def _atelier_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AtelierError)
-    return error_response(exc.status_code, exc.code, exc.detail)
+    return error_response(exc.status_code, exc.code, exc.detail, headers=exc.headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -59,8 +59,31 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "validation_error", [_clean_error(e) for e in errors])
 
 
+# What FastAPI answers (400) when json.loads fails other than with a JSONDecodeError: a
+# body nested deeper than the recursion limit (RecursionError), or bytes that are not
+# UTF-8. Those are invalid bodies like any other: 422 naming the body, as documented.
+_BODY_PARSE_FAILED = "There was an error parsing the body"
+
+
+def _body_parse_error(exc: StarletteHTTPException) -> JSONResponse | None:
+    if exc.status_code != 400 or exc.detail != _BODY_PARSE_FAILED or exc.__cause__ is None:
+        return None
+    cause = exc.__cause__
+    if isinstance(cause, RecursionError):
+        message, kind = "JSON nested too deeply", "json_too_deep"
+    elif isinstance(cause, UnicodeError):
+        message, kind = "the body is not valid UTF-8", "json_invalid"
+    else:
+        message, kind = "the body could not be parsed as JSON", "json_invalid"
+    return error_response(
+        422, "validation_error", [{"field": "body", "message": message, "type": kind}]
+    )
+
+
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if (invalid_body := _body_parse_error(exc)) is not None:
+        return invalid_body
     code = _HTTP_CODES.get(exc.status_code, "error")
     detail = exc.detail if exc.detail else code
     return error_response(exc.status_code, code, detail, headers=getattr(exc, "headers", None))

@@ -3,8 +3,9 @@
 Python's ``json`` accepts more than JSON: integers of any size, ``NaN`` and ``Infinity``,
 lone UTF-16 surrogates (``"\\ud800"``) and nesting as deep as the recursion limit. The
 database layer does not: orjson refuses integers past 64 bits and lone surrogates, SQLite's
-JSON functions stop at a nesting depth, and non-finite floats were silently stored as
-``null``. Each of those reached the serializer and answered 500, or lost data.
+JSON functions stop at a nesting depth, PostgreSQL's jsonb refuses a NUL character
+(``\\u0000``), and non-finite floats were silently stored as ``null``. Each of those reached
+the serializer and answered 500, or lost data.
 
 ``StrictJsonObject`` is the one type every API model uses for a free-form JSON field: the
 value is checked before anything is written, and a fault is a 422 naming the field and
@@ -38,12 +39,15 @@ def _child_path(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _has_lone_surrogate(text: str) -> bool:
+def _text_fault(text: str) -> str | None:
+    """What makes ``text`` unstorable, or None."""
+    if "\x00" in text:
+        return "text holds a NUL character"
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return True
-    return False
+        return "text holds a lone UTF-16 surrogate (invalid Unicode)"
+    return None
 
 
 def _check_scalar(value: Any, path: str) -> None:
@@ -56,10 +60,10 @@ def _check_scalar(value: Any, path: str) -> None:
         if not math.isfinite(value):
             raise JsonFault(path, "NaN and infinite numbers are not JSON")
     elif isinstance(value, str):
-        if _has_lone_surrogate(value):
-            raise JsonFault(path, "text holds a lone UTF-16 surrogate (invalid Unicode)")
+        if fault := _text_fault(value):
+            raise JsonFault(path, fault)
     else:
-        raise JsonFault(path, f"{type(value).__name__} is not a JSON value")
+        raise JsonFault(path, f"a {type(value).__name__} is not a JSON value")
 
 
 def check_json(value: Any, *, max_depth: int = MAX_DEPTH) -> None:
@@ -74,8 +78,8 @@ def check_json(value: Any, *, max_depth: int = MAX_DEPTH) -> None:
                 for key, child in item.items():
                     if not isinstance(key, str):
                         raise JsonFault(path, "object keys must be text")
-                    if _has_lone_surrogate(key):
-                        raise JsonFault(path, "a key holds a lone UTF-16 surrogate")
+                    if fault := _text_fault(key):
+                        raise JsonFault(path, f"a key: {fault}")
                     stack.append((child, _child_path(path, key), depth + 1))
             else:
                 for index, child in enumerate(item):

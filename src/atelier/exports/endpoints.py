@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from atelier.ai.deps import Runtime
 from atelier.artifacts.access import ArtifactRead
 from atelier.core.deps import DB
+from atelier.core.openapi import error_responses
 from atelier.exports import service
 from atelier.exports.service import ExportFormat, Rendered
 from atelier.projects.access import ProjectRead
@@ -22,9 +23,20 @@ FormatQuery = Annotated[
 ]
 _DOWNLOAD: dict[int | str, dict[str, Any]] = {
     200: {
-        "content": {"text/markdown": {}, "application/pdf": {}, "application/json": {}},
+        "content": {
+            "text/markdown": {"schema": {"type": "string"}},
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
         "description": "the file, as an attachment",
-    }
+        "headers": {
+            "Content-Disposition": {
+                "description": "attachment, with the file's name",
+                "schema": {"type": "string"},
+            }
+        },
+    },
+    **error_responses(503, s503="the PDF could not be rendered in time; Markdown still works"),
 }
 
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from atelier.accounts.deps import CurrentUser
 from atelier.core.deps import DB, Paging
 from atelier.core.errors import Conflict, InvalidInput, NotFound
+from atelier.core.openapi import error_response, error_responses
 from atelier.core.pagination import Page
 from atelier.core.schemas import InputModel, OutputModel
 from atelier.core.storage import Storage
@@ -57,7 +58,10 @@ class ExportOut(OutputModel):
 
 
 @router.post(
-    "/projects/{project_id}/exports", status_code=status.HTTP_201_CREATED, response_model=ExportOut
+    "/projects/{project_id}/exports",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ExportOut,
+    responses=error_responses(409),
 )
 async def create_export(
     access: ProjectWrite, session: DB, storage: StorageDep, body: ExportIn | None = None
@@ -109,7 +113,12 @@ async def get_export(export_id: uuid.UUID, user: CurrentUser, session: DB) -> Ex
 @router.get(
     "/exports/{export_id}/download",
     response_class=Response,
-    responses={200: {"content": {"application/zip": {}}, "description": "the package"}},
+    responses={
+        200: {
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "the package",
+        }
+    },
 )
 async def download_export(
     export_id: uuid.UUID, user: CurrentUser, session: DB, storage: StorageDep
@@ -140,9 +149,26 @@ async def delete_export(
     "/projects/import",
     status_code=status.HTTP_201_CREATED,
     response_model=ProjectOut,
+    responses={
+        **error_responses(400, s400="a multipart form that cannot be parsed"),
+        422: error_response(
+            422,
+            "not an exported package (`invalid_package`: `detail` says why), or no file sent",
+            any_detail=True,
+        ),
+    },
     openapi_extra={
         "requestBody": {
-            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+            "content": {
+                "application/zip": {"schema": {"type": "string", "format": "binary"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "required": ["file"],
+                    }
+                },
+            },
             "required": True,
         }
     },

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import io
 import json
+import lzma
 import stat
+import struct
 import uuid
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,9 +38,9 @@ from atelier.packs.sdp.package import (
     STORED_MODELS,
     VALIDATION_FILE,
     build_package,
-    parse_data_file,
     sha256,
 )
+from atelier.packs.sdp.package_data import UnreadableDataFile, parse_data_file
 from atelier.packs.sdp.stages import STAGES
 from atelier.projects import pipeline
 from atelier.projects.models import Pack, Project, Stage, StageStatus
@@ -45,6 +48,24 @@ from atelier.projects.models import Pack, Project, Stage, StageStatus
 # A fixed timestamp for every zip entry: the same package gives the same zip bytes.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 MAX_FILES = 500
+_ENCRYPTED = 0x1  # general purpose flag bit 0
+# What zipfile lets out of a malformed upload, besides BadZipFile: a bad CRC or header is
+# BadZipFile, corrupt compressed data zlib.error / LZMAError / OSError (bz2) / EOFError
+# (cut short), an unknown compression method NotImplementedError, an encrypted entry
+# RuntimeError, and headers with impossible offsets or names ValueError, OverflowError or
+# struct.error. Each of them is the upload's fault: a 422, not a 500.
+_ZIP_FAULTS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+    OverflowError,
+    struct.error,
+)
 
 
 def zip_bytes(files: dict[str, bytes]) -> bytes:
@@ -171,7 +192,7 @@ def read_zip(data: bytes, *, max_unpacked: int) -> dict[str, bytes]:
     """The files of an uploaded zip, refusing anything unsafe before extracting a byte."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
+    except _ZIP_FAULTS:
         raise _refuse("the upload is not a zip file") from None
     with archive:
         infos = [i for i in archive.infolist() if not i.is_dir()]
@@ -189,10 +210,7 @@ def read_zip(data: bytes, *, max_unpacked: int) -> dict[str, bytes]:
         files: dict[str, bytes] = {}
         total = 0
         for info in infos:
-            with archive.open(info) as handle:
-                # Read no more than declared (+1 to notice a lie): sizes in a zip's
-                # directory are claims, not limits.
-                content = handle.read(info.file_size + 1)
+            content = _read_entry(archive, info)
             total += len(content)
             if len(content) > info.file_size or total > max_unpacked:
                 raise _refuse(f"{info.filename!r} is larger than the zip declares")
@@ -200,6 +218,25 @@ def read_zip(data: bytes, *, max_unpacked: int) -> dict[str, bytes]:
                 raise _refuse(f"{info.filename!r} appears twice in the package")
             files[info.filename] = content
     return files
+
+
+def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """One entry's bytes; a fault in it (the CRC is checked at its end) names the file."""
+    # Checked before zipfile does: its error message is a ZipInfo's repr.
+    if info.flag_bits & _ENCRYPTED:
+        raise _refuse(f"{info.filename}: encrypted; an exported package never is")
+    try:
+        with archive.open(info) as handle:
+            # Read no more than declared (+1 to notice a lie): sizes in a zip's directory
+            # are claims, not limits.
+            return handle.read(info.file_size + 1)
+    except _ZIP_FAULTS as error:
+        raise _refuse(f"{info.filename}: cannot be unpacked ({_reason(error)})") from None
+
+
+def _reason(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 200 else text[:199] + "…"
 
 
 @dataclass(slots=True)
@@ -219,9 +256,9 @@ def verify_package(files: dict[str, bytes]) -> tuple[dict[str, Any], list[Import
     if raw is None:
         raise _refuse("the package has no manifest.json at its root")
     try:
-        manifest = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise _refuse("manifest.json is not valid JSON") from None
+        manifest = parse_data_file(MANIFEST, raw.decode())
+    except (UnreadableDataFile, UnicodeDecodeError) as error:
+        raise _refuse(f"{MANIFEST}: cannot be read ({_reason(error)})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise _refuse(f"manifest.json is not an Atelier package (format {FORMAT!r} expected)")
     listed = manifest.get("files")
@@ -276,8 +313,8 @@ def _stage_content(name: str, data_file: Any, files: dict[str, bytes]) -> str | 
         raise _refuse(f"manifest.json: stage {name!r} names a data file that is missing")
     try:
         data = parse_data_file(data_file, files[data_file].decode())
-    except Exception:
-        raise _refuse(f"{data_file}: cannot be read as {data_file.rsplit('.', 1)[-1]}") from None
+    except (UnreadableDataFile, UnicodeDecodeError) as error:
+        raise _refuse(f"{data_file}: cannot be read ({_reason(error)})") from None
     model = STORED_MODELS.get(name)
     if model is None:  # the export stage: its report, kept as it is
         if data_file != VALIDATION_FILE or not isinstance(data, dict):

@@ -10,19 +10,23 @@ One process, started on first use with "spawn" (a process running an event loop 
 threads must not be forked), renders one document at a time, as the thread did. If it
 dies (killed, out of memory) or takes longer than ``timeout`` seconds (a layout that never
 ends would otherwise hold up every later export), that export fails with a clear error,
-the process is killed, and the next export starts a new one.
+the process is killed, and the next export starts a new one. If the server itself dies,
+even by SIGKILL, the process notices within a second and exits rather than live on
+(``atelier.core.child_process``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+from atelier.core.child_process import exit_with_parent
 from atelier.core.errors import AtelierError
 from atelier.exports.pdf import PdfJob
 
@@ -37,8 +41,11 @@ class PdfRenderFailed(AtelierError):
     code = "pdf_render_failed"
 
 
-def _warm_up() -> None:
-    """Import WeasyPrint as the process starts: it is most of a first render's time."""
+def _start(parent_pid: int) -> None:
+    """The renderer's start: tied to the server's life first (a server killed while
+    WeasyPrint loads must not leave it behind), then WeasyPrint imported, which is most
+    of a first render's time."""
+    exit_with_parent(parent_pid)
     import weasyprint  # noqa: F401
 
 
@@ -60,7 +67,9 @@ class PdfProcess:
                 self._pool = ProcessPoolExecutor(
                     max_workers=1,
                     mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_warm_up,
+                    initializer=_start,
+                    # This process's pid, taken now: the one that starts the worker.
+                    initargs=(os.getpid(),),
                 )
             return self._pool
 

@@ -15,6 +15,7 @@ from atelier.ai.deps import Events, Runner
 from atelier.ai.endpoints import job_out
 from atelier.core.db import session_scope
 from atelier.core.deps import DB, Paging
+from atelier.core.openapi import error_responses
 from atelier.core.pagination import Page
 from atelier.jobs import service
 from atelier.jobs.events import EventBus, events_after
@@ -24,6 +25,18 @@ from atelier.jobs.schemas import JobOut
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 KEEPALIVE_SECONDS = 15.0
+
+# One event of the stream, as SSE clients (and OpenAPI tools) read it; comment lines
+# (keep-alives) are not events.
+_EVENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "description": "queued, started, progress, ..."},
+        "id": {"type": "string", "description": "resume after it with Last-Event-ID"},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+    "required": ["event", "id", "data"],
+}
 
 
 @router.get("", response_model=Page[JobOut])
@@ -50,7 +63,7 @@ async def get_job(job_id: uuid.UUID, user: CurrentUser, session: DB) -> JobOut:
     return job_out(await service.load_job(session, user=user, job_id=job_id))
 
 
-@router.post("/{job_id}/cancel", response_model=JobOut)
+@router.post("/{job_id}/cancel", response_model=JobOut, responses=error_responses(409))
 async def cancel_job(
     job_id: uuid.UUID, user: CurrentUser, session: DB, runner: Runner, events: Events
 ) -> JobOut:
@@ -61,7 +74,12 @@ async def cancel_job(
 @router.get(
     "/{job_id}/events",
     response_class=Response,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "an SSE stream"}},
+    responses={
+        200: {
+            "description": "an SSE stream: `id:`, `event:` and `data:` (JSON) lines per event",
+            "content": {"text/event-stream": {"schema": _EVENT_SCHEMA}},
+        }
+    },
 )
 async def job_events(
     job_id: uuid.UUID,

@@ -11,6 +11,7 @@ from atelier.accounts.deps import CurrentUser
 from atelier.ai import service as ai_service
 from atelier.core.deps import DB, Paging
 from atelier.core.errors import NotFound, field_error
+from atelier.core.openapi import error_responses
 from atelier.core.pagination import Page
 from atelier.projects import service
 from atelier.projects.access import Need, ProjectRead, ProjectWrite, load_project, require
@@ -58,7 +59,7 @@ async def get_project(access: ProjectRead) -> ProjectOut:
     return ProjectOut.model_validate(access.project)
 
 
-@router.patch("/{project_id}", response_model=ProjectOut)
+@router.patch("/{project_id}", response_model=ProjectOut, responses=error_responses(409))
 async def update_project(body: ProjectUpdate, access: ProjectWrite, session: DB) -> ProjectOut:
     changes = body.model_dump(exclude_unset=True)
     if changes.get("ai_provider_id") is not None:
@@ -81,7 +82,7 @@ async def delete_project(access: ProjectWrite, session: DB) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/{project_id}/restore", response_model=ProjectOut)
+@router.post("/{project_id}/restore", response_model=ProjectOut, responses=error_responses(409))
 async def restore_project(project_id: uuid.UUID, user: CurrentUser, session: DB) -> ProjectOut:
     access = await load_project(
         session, user=user, project_id=project_id, need=Need.MANAGE, include_deleted=True

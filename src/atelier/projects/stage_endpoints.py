@@ -14,6 +14,7 @@ from atelier.artifacts import versions
 from atelier.artifacts.models import GeneratedBy
 from atelier.core.deps import DB, Paging
 from atelier.core.errors import Conflict, InvalidInput
+from atelier.core.openapi import error_responses
 from atelier.core.pagination import Page
 from atelier.packs.sdp import service as sdp
 from atelier.packs.sdp.package import STORED_MODELS, snapshot_files
@@ -59,7 +60,7 @@ async def get_stage(number: StageNumber, access: ProjectRead, session: DB) -> St
     return await _stage_out(session, await pipeline.get_stage(session, access.project, number))
 
 
-@router.patch("/{number}", response_model=StageOut)
+@router.patch("/{number}", response_model=StageOut, responses=error_responses(409))
 async def update_stage(
     number: StageNumber, body: StageUpdate, access: ProjectWrite, session: DB
 ) -> StageOut:
@@ -108,7 +109,13 @@ async def update_stage(
     "/{number}/generate",
     response_model=StageGenerateOut,
     status_code=status.HTTP_202_ACCEPTED,
-    responses={200: {"description": "a compiled stage (no AI): its new output is ready"}},
+    responses={
+        200: {
+            "model": StageGenerateOut,
+            "description": "a compiled stage (no AI): its new output is ready",
+        },
+        **error_responses(402, 409),
+    },
 )
 async def generate_stage(
     number: StageNumber,
@@ -152,7 +159,7 @@ async def generate_stage(
     return StageGenerateOut(stage=await _stage_out(session, state), job=job_out(job))
 
 
-@router.post("/{number}/complete", response_model=StageOut)
+@router.post("/{number}/complete", response_model=StageOut, responses=error_responses(409))
 async def complete_stage(number: StageNumber, access: ProjectWrite, session: DB) -> StageOut:
     state = await pipeline.complete_stage(session, access.project, number)
     return await _stage_out(session, state)
@@ -179,7 +186,11 @@ async def get_output(
     return StageOutputOut.of(row)
 
 
-@router.post("/{number}/outputs/{version}/activate", response_model=StageOutputOut)
+@router.post(
+    "/{number}/outputs/{version}/activate",
+    response_model=StageOutputOut,
+    responses=error_responses(409),
+)
 async def activate_output(
     number: StageNumber, version: VersionNumber, access: ProjectWrite, session: DB
 ) -> StageOutputOut:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response, status
 
 from atelier.accounts.deps import CurrentUser
 from atelier.core.deps import DB
+from atelier.core.openapi import error_responses
 from atelier.projects import templates
 from atelier.projects.access import ProjectRead
 from atelier.projects.models import Pack, TemplateCategory
@@ -35,7 +36,11 @@ async def get_template(template_id: uuid.UUID, user: CurrentUser, session: DB) -
     return TemplateOut.model_validate(row)
 
 
-@router.delete("/templates/{template_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/templates/{template_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(409),
+)
 async def delete_template(template_id: uuid.UUID, user: CurrentUser, session: DB) -> Response:
     await templates.delete_template(session, user=user, template_id=template_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -45,6 +50,7 @@ async def delete_template(template_id: uuid.UUID, user: CurrentUser, session: DB
     "/projects/{project_id}/save-as-template",
     status_code=status.HTTP_201_CREATED,
     response_model=TemplateOut,
+    responses=error_responses(409),
 )
 async def save_as_template(body: SaveAsTemplate, access: ProjectRead, session: DB) -> TemplateOut:
     """Your own template from a pipeline project: each stage's user input is kept."""

@@ -46,7 +46,17 @@ from anthropic.types import (
 )
 from anthropic.types.input_json_delta import InputJSONDelta
 
-from atelier.ai.providers._errors import body_message, redact, status_error
+from atelier.ai.providers._errors import (
+    body_message,
+    describe,
+    missing_endpoint,
+    protocol_mismatch,
+    redact,
+    response_body,
+    status_error,
+    status_mismatch,
+    stream_seen,
+)
 from atelier.ai.providers.base import (
     GenerationRequest,
     GenerationResult,
@@ -99,13 +109,14 @@ class AnthropicProvider:
     def __init__(self, settings: ProviderSettings) -> None:
         self.default_model = settings.default_model
         self._api_key = settings.api_key
+        self._base_url = settings.base_url or ANTHROPIC_BASE_URL
         self._client: anthropic.AsyncAnthropic | None = None
         if settings.api_key:
             # An explicit api_key and base_url keep the SDK away from environment variables
             # and credential files: a tenant's provider must never use the server's key.
             self._client = anthropic.AsyncAnthropic(
                 api_key=settings.api_key,
-                base_url=settings.base_url or ANTHROPIC_BASE_URL,
+                base_url=self._base_url,
                 timeout=settings.timeout,
                 max_retries=0,
             )
@@ -175,7 +186,7 @@ class AnthropicProvider:
                         timeout=request.timeout,
                     )
                     result = _result_from_message(
-                        message, model, tool_name if mode == "tool" else None
+                        self._checked(message), model, tool_name if mode == "tool" else None
                     )
                 else:
                     result = await self._stream(request, model, params, on_text)
@@ -183,8 +194,11 @@ class AnthropicProvider:
             raise ProviderTimeout() from None
         except ProviderError:
             raise
+        except json.JSONDecodeError:
+            # The SDK parses a body labelled JSON (or an event's data) and lets this out.
+            raise self._mismatch("a body that is not valid JSON") from None
         except (anthropic.APIError, httpx2.TransportError) as error:
-            raise _map_error(error, self._api_key) from None
+            raise _map_error(error, self._api_key, self._base_url) from None
         if result.finish_reason == "refusal":
             raise ProviderError(
                 "the model declined to answer (stop_reason=refusal)",
@@ -217,6 +231,10 @@ class AnthropicProvider:
         )
         text: list[str] = []
         tool_json: list[str] = []
+        # The SDK skips unnamed events, so another protocol's stream (OpenAI's chunks)
+        # or a web page arrives as no events at all: without a message_start, it is not
+        # this protocol, and must not pass for an empty answer.
+        started = False
         saw_tool = False
         answered_model = model
         input_tokens = 0
@@ -225,6 +243,8 @@ class AnthropicProvider:
         async with stream:
             async for event in stream:
                 if isinstance(event, RawMessageStartEvent):
+                    started = True
+                    self._checked(event.message)
                     answered_model = event.message.model or model
                     input_tokens = event.message.usage.input_tokens
                     output_tokens = event.message.usage.output_tokens
@@ -244,10 +264,15 @@ class AnthropicProvider:
                         tool_json.append(delta.partial_json)
                         await on_text(delta.partial_json)
                 elif isinstance(event, RawMessageDeltaEvent):
-                    stop_reason = event.delta.stop_reason or stop_reason
+                    if not isinstance(getattr(event.usage, "output_tokens", None), int):
+                        raise self._mismatch("a message_delta event without usage")
+                    stop_reason = getattr(event.delta, "stop_reason", None) or stop_reason
                     output_tokens = event.usage.output_tokens
                     if event.usage.input_tokens is not None:
                         input_tokens = event.usage.input_tokens
+        if not started:
+            content_type = stream.response.headers.get("content-type", "")
+            raise self._mismatch(stream_seen(content_type, "Anthropic's message_start event"))
         answer = ("".join(tool_json) or "{}") if saw_tool else "".join(text)
         return GenerationResult(
             text=answer,
@@ -256,6 +281,28 @@ class AnthropicProvider:
             output_tokens=output_tokens,
             finish_reason=stop_reason,
         )
+
+    # -- another protocol ---------------------------------------------------------------
+
+    def _mismatch(self, seen: str, body: object = None) -> ProviderError:
+        return protocol_mismatch(
+            self._base_url, expected="anthropic", seen=seen, body=body, api_key=self._api_key
+        )
+
+    def _checked(self, message: object) -> AnthropicMessage:
+        """``message`` if it has what a Messages API answer has. The SDK builds its result
+        without validation (from any JSON, or hands back the text of a non-JSON body),
+        so an OpenAI completion or a web page would otherwise fail later, obscurely."""
+        usage = getattr(message, "usage", None)
+        if (
+            isinstance(message, AnthropicMessage)
+            and isinstance(message.content, list)
+            and isinstance(getattr(usage, "input_tokens", None), int)
+            and isinstance(getattr(usage, "output_tokens", None), int)
+        ):
+            return message
+        body = message.to_dict() if isinstance(message, anthropic.BaseModel) else message
+        raise self._mismatch(f"got {describe(body)}", body)
 
 
 # -- request shaping ------------------------------------------------------------------
@@ -323,7 +370,7 @@ def _refuses_structured_output(error: ProviderError) -> bool:
 
 
 def _map_error(
-    error: anthropic.APIError | httpx2.TransportError, api_key: str | None
+    error: anthropic.APIError | httpx2.TransportError, api_key: str | None, base_url: str
 ) -> ProviderError:
     if isinstance(error, anthropic.APITimeoutError | httpx2.TimeoutException):
         return ProviderTimeout()
@@ -335,6 +382,17 @@ def _map_error(
         )
     if isinstance(error, anthropic.APIStatusError):
         status = error.status_code
+        raw = response_body(error.response)
+        if missing_endpoint(status, raw, expected="anthropic"):
+            return status_mismatch(
+                base_url,
+                expected="anthropic",
+                status=status,
+                body=raw,
+                path=error.response.request.url.path,
+                content_type=error.response.headers.get("content-type", ""),
+                api_key=api_key,
+            )
         error_type = error.type if isinstance(error.type, str) else None
         if status < 400 and error_type:  # an error event inside a 200 stream
             status = _ERROR_TYPE_STATUS.get(error_type, 500)

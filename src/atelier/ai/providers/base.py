@@ -77,6 +77,15 @@ class ProviderAuthError(ProviderError):
         super().__init__(message, retryable=False, status=401, code="provider_auth")
 
 
+class ProviderProtocolMismatch(ProviderError):
+    """The server at the base URL answered, but not in the protocol of the provider kind
+    (e.g. an ``anthropic`` config pointed at an OpenAI-compatible server). Retrying or
+    asking the model to repair its answer cannot help: the configuration is wrong."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message, retryable=False, status=status, code="provider_protocol_mismatch")
+
+
 class Provider(Protocol):
     """What the engine needs from a provider. One instance may serve many calls at once."""
 

@@ -33,12 +33,25 @@ import openai
 from openai import Omit, omit
 from openai.types.chat import (
     ChatCompletion,
+    ChatCompletionMessage,
     ChatCompletionMessageParam,
     ChatCompletionStreamOptionsParam,
+    chat_completion,
+    chat_completion_chunk,
     completion_create_params,
 )
 
-from atelier.ai.providers._errors import body_message, redact, status_error
+from atelier.ai.providers._errors import (
+    body_message,
+    describe,
+    missing_endpoint,
+    protocol_mismatch,
+    redact,
+    response_body,
+    status_error,
+    status_mismatch,
+    stream_seen,
+)
 from atelier.ai.providers.base import (
     GenerationRequest,
     GenerationResult,
@@ -100,6 +113,7 @@ class OpenAIProvider:
     def __init__(self, settings: ProviderSettings) -> None:
         self.default_model = settings.default_model
         self._api_key = settings.api_key
+        self._server_url = self._base_url(settings)
         self._client: openai.AsyncOpenAI | None = None
         api_key = self._client_api_key(settings)
         if api_key is not None:
@@ -107,7 +121,7 @@ class OpenAIProvider:
             # variables: a tenant's provider must never use the server's key.
             self._client = openai.AsyncOpenAI(
                 api_key=api_key,
-                base_url=self._base_url(settings),
+                base_url=self._server_url,
                 timeout=settings.timeout,
                 max_retries=0,
             )
@@ -209,15 +223,18 @@ class OpenAIProvider:
                         max_completion_tokens=limit.get("max_completion_tokens", omit),
                         timeout=request.timeout,
                     )
-                    result = _result_from_completion(completion, model, call)
+                    result = _result_from_completion(self._checked(completion), model, call)
                 else:
                     result = await self._stream(request, model, call, temperature, limit, on_text)
         except TimeoutError:
             raise ProviderTimeout() from None
         except ProviderError:
             raise
+        except json.JSONDecodeError:
+            # The SDK parses a body labelled JSON (or an event's data) and lets this out.
+            raise self._mismatch("a body that is not valid JSON") from None
         except (openai.APIError, httpx2.TransportError) as error:
-            raise _map_error(error, self._api_key) from None
+            raise _map_error(error, self._api_key, self._server_url) from None
         return result
 
     async def _stream(
@@ -247,13 +264,26 @@ class OpenAIProvider:
         answered_model = model
         finish_reason: str | None = None
         usage: tuple[int, int] | None = None
+        # A web page or a JSON body arrives as no chunks at all (the SDK skips what is
+        # not an event), and must not pass for an empty answer.
+        chunks = 0
         async with stream:
             async for chunk in stream:
+                usage_only = isinstance(getattr(chunk.usage, "prompt_tokens", None), int)
+                choices_ok = _chunk_choices_ok(chunk.choices)
+                if not choices_ok and not usage_only:
+                    # Another protocol's event (an Anthropic message_start, say). A chunk
+                    # with usage alone may lack "choices" on some servers: not this.
+                    raise self._mismatch(
+                        "an event stream of other events than chat completion chunks",
+                        chunk.to_dict(),
+                    )
+                chunks += 1
                 if chunk.model:
                     answered_model = chunk.model
                 if chunk.usage is not None:
                     usage = (chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-                for choice in chunk.choices:
+                for choice in chunk.choices if choices_ok else ():
                     if choice.index != 0:
                         continue
                     if choice.delta.content:
@@ -263,10 +293,29 @@ class OpenAIProvider:
                         refusal.append(choice.delta.refusal)
                     if choice.finish_reason:
                         finish_reason = choice.finish_reason
+        if chunks == 0:
+            content_type = stream.response.headers.get("content-type", "")
+            raise self._mismatch(stream_seen(content_type, "chat completion chunks"))
         text = "".join(parts)
         if refusal and not text:
             raise _refused("".join(refusal))
         return _finish(text, answered_model, usage, finish_reason, call)
+
+    # -- another protocol ---------------------------------------------------------------
+
+    def _mismatch(self, seen: str, body: object = None) -> ProviderError:
+        return protocol_mismatch(
+            self._server_url, expected="openai", seen=seen, body=body, api_key=self._api_key
+        )
+
+    def _checked(self, completion: object) -> ChatCompletion:
+        """``completion`` if it has the choices of a chat completion. The SDK builds its
+        result without validation (from any JSON, or hands back the text of a non-JSON
+        body), so an Anthropic message or a web page would pass for an empty answer."""
+        if isinstance(completion, ChatCompletion) and _choices_ok(completion.choices):
+            return completion
+        body = completion.to_dict() if isinstance(completion, openai.BaseModel) else completion
+        raise self._mismatch(f"got {describe(body)}", body)
 
 
 class OpenAICompatibleProvider(OpenAIProvider):
@@ -325,6 +374,22 @@ class OpenAICompatibleProvider(OpenAIProvider):
             result.notes["structured_output"] = _NOTE[mode]
             return result
         raise AssertionError("unreachable: the text mode either returns or raises")
+
+
+def _choices_ok(choices: object) -> bool:
+    return isinstance(choices, list) and all(
+        isinstance(choice, chat_completion.Choice)
+        and isinstance(choice.message, ChatCompletionMessage)
+        for choice in choices
+    )
+
+
+def _chunk_choices_ok(choices: object) -> bool:
+    return isinstance(choices, list) and all(
+        isinstance(choice, chat_completion_chunk.Choice)
+        and isinstance(choice.delta, chat_completion_chunk.ChoiceDelta)
+        for choice in choices
+    )
 
 
 # -- request shaping ------------------------------------------------------------------
@@ -410,7 +475,7 @@ def _finish(
     call: _Call,
 ) -> GenerationResult:
     notes: dict[str, Any] = {}
-    if usage is None:
+    if usage is None or not all(isinstance(count, int) for count in usage):
         # Some servers send no usage; estimate (about four characters a token).
         prompt_chars = sum(len(str(m.get("content") or "")) for m in call.messages)
         usage = (max(1, prompt_chars // 4), max(1, len(text) // 4))
@@ -658,7 +723,7 @@ def _refuses_temperature(error: ProviderError) -> bool:
 
 
 def _map_error(
-    error: openai.APIError | httpx2.TransportError, api_key: str | None
+    error: openai.APIError | httpx2.TransportError, api_key: str | None, base_url: str
 ) -> ProviderError:
     if isinstance(error, openai.APITimeoutError | httpx2.TimeoutException):
         return ProviderTimeout()
@@ -670,6 +735,17 @@ def _map_error(
         )
     if isinstance(error, openai.APIStatusError):
         status = error.status_code
+        raw = response_body(error.response)
+        if missing_endpoint(status, raw, expected="openai"):
+            return status_mismatch(
+                base_url,
+                expected="openai",
+                status=status,
+                body=raw,
+                path=error.response.request.url.path,
+                content_type=error.response.headers.get("content-type", ""),
+                api_key=api_key,
+            )
         detail = redact(body_message(error.body) or error.message, api_key)
         return status_error(status, detail, error.response.headers, name="the AI provider")
     # An error event inside a stream: the SDK raises a bare APIError.

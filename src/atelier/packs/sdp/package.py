@@ -38,7 +38,7 @@ from atelier.packs.sdp.datamodel import DataModel
 from atelier.packs.sdp.datamodel_markdown import render_markdown as data_model_markdown
 from atelier.packs.sdp.stage_tools import DatabaseSchema
 from atelier.packs.sdp.stages import STAGES, StageSpec
-from atelier.packs.sdp.yamlio import dump_yaml, load_yaml
+from atelier.packs.sdp.yamlio import dump_yaml
 
 FORMAT = "atelier-sdp/1"
 MANIFEST = "manifest.json"
@@ -114,10 +114,6 @@ def sha256(data: bytes) -> str:
 
 def dump_json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def parse_data_file(path: str, text: str) -> Any:
-    return load_yaml(text) if path.endswith(".yaml") else json.loads(text)
 
 
 def stored(name: str, data: dict[str, Any] | None) -> BaseModel | None:
