@@ -12,7 +12,8 @@ from tests.factories import Account, Api, error_code
 
 pytestmark = pytest.mark.anyio
 
-PROJECTS = "/api/v1/projects"
+API = "/api/v1"
+PROJECTS = f"{API}/projects"
 
 
 def fields(response: Response) -> list[str]:
@@ -72,7 +73,7 @@ async def test_create_with_every_field(api: Api) -> None:
         ann,
         name="Full",
         description="All of it",
-        pack="techledger",
+        pack="general",
         phase="deliver",
         status="completed",
         current_stage=3,
@@ -80,7 +81,7 @@ async def test_create_with_every_field(api: Api) -> None:
     )
     got = (await get(api, ann, p["id"])).json()
     assert got["description"] == "All of it"
-    assert (got["pack"], got["phase"], got["status"]) == ("techledger", "deliver", "completed")
+    assert (got["pack"], got["phase"], got["status"]) == ("general", "deliver", "completed")
     assert got["current_stage"] == 3
     assert got["metadata"] == {"color": "red", "tags": ["a", "b"]}
 
@@ -205,7 +206,7 @@ async def test_list_filters(api: Api) -> None:
     assert await listed(api, ann, q="plan") == [c["id"], a["id"]]
     assert await listed(api, ann, q="ROAD") == [b["id"]]
     assert await listed(api, ann, q="nothing like it") == []
-    assert await listed(api, ann, pack="genesis") == []
+    assert await listed(api, ann, pack="general") == []
 
     r = await api.client.get(PROJECTS, params={"pack": "nope"}, headers=ann.headers)
     assert fields(r) == ["query.pack"]
@@ -425,3 +426,24 @@ async def test_owner_can_move_a_project_into_an_organization(api: Api) -> None:
     foreign = await api.organization(bob)
     r = await patch(api, ann, p["id"], organization_id=foreign["id"])
     assert fields(r) == ["body.organization_id"]
+
+
+async def test_a_pack_that_is_not_installed_is_refused(api: Api) -> None:
+    """The pack is any installed pack's key (GET /packs), checked against the registry."""
+    ann = await api.signup()
+    r = await api.client.post(
+        PROJECTS, json={"name": "X", "pack": "techledger"}, headers=ann.headers
+    )
+    assert r.status_code == 422
+    assert fields(r) == ["body.pack"]
+    assert "unknown pack 'techledger'" in r.json()["detail"][0]["message"]
+    r = await api.client.get(PROJECTS, params={"pack": "techledger"}, headers=ann.headers)
+    assert fields(r) == ["query.pack"]
+
+    listed = (await api.client.get(f"{API}/packs", headers=ann.headers)).json()["items"]
+    keys = [p["key"] for p in listed]
+    assert {"general", "strategy", "sdp"} <= set(keys)
+    sdp = next(p for p in listed if p["key"] == "sdp")
+    assert [s["number"] for s in sdp["stages"]] == list(range(1, 10))
+    assert next(p for p in listed if p["key"] == "general")["stages"] == []
+    assert (await api.client.get(f"{API}/packs")).status_code == 401

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,13 +16,14 @@ from atelier.accounts.endpoints import router as accounts_router
 from atelier.accounts.org_endpoints import router as organizations_router
 from atelier.accounts.principal import AuthCache
 from atelier.accounts.throttle import LoginThrottle
+
+# Imported for their @task registrations: the engine's job kinds.
+from atelier.ai import generation as _generation_tasks  # noqa: F401
 from atelier.ai.endpoints import audit_router, generate_router, providers_router, tools_router
-from atelier.ai.generation import run_generation_job
 from atelier.ai.runtime import AIRuntime, ProviderPool
 from atelier.ai.tools import load_tools
+from atelier.artifacts import smart_populate as _smart_populate_tasks  # noqa: F401
 from atelier.artifacts.endpoints import artifact_router, project_artifacts_router
-from atelier.artifacts.smart_populate import JOB_KIND as SMART_POPULATE
-from atelier.artifacts.smart_populate import run_smart_populate_job
 from atelier.config import Settings, get_settings
 from atelier.core.crypto import Cipher
 from atelier.core.db import make_engine, make_sessionmaker
@@ -32,6 +31,7 @@ from atelier.core.handlers import install_error_handlers
 from atelier.core.limits import BodySizeLimit
 from atelier.core.logging import configure_logging
 from atelier.core.openapi import install_openapi
+from atelier.core.packs import packs, resolve
 from atelier.core.security import password_gate
 from atelier.core.storage import LocalStorage
 from atelier.exports.endpoints import artifact_export_router, project_export_router
@@ -40,10 +40,12 @@ from atelier.exports.pdf_process import renderer as pdf_renderer
 from atelier.jobs.dispatch import ProcrastinateDispatch
 from atelier.jobs.endpoints import router as jobs_router
 from atelier.jobs.events import EventBus
-from atelier.jobs.runner import JobControl, JobRunner
+from atelier.jobs.runner import JobRunner
+from atelier.jobs.tasks import handlers_for
 from atelier.mcp import server as mcp_server
 from atelier.mcp.endpoints import router as mcp_tokens_router
 from atelier.projects.endpoints import router as projects_router
+from atelier.projects.pack_endpoints import router as packs_router
 from atelier.projects.stage_endpoints import router as stages_router
 from atelier.projects.template_endpoints import router as templates_router
 from atelier.web.mount import mount_web, upload_limits
@@ -69,8 +71,13 @@ def include_api(app: FastAPI) -> None:
         audit_router,
         jobs_router,
         project_export_router,
+        packs_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    # Each installed pack's own routes (PackSpec.api_routers).
+    for spec in packs.all():
+        for reference in spec.api_routers:
+            app.include_router(resolve(reference), prefix=API_PREFIX)
     # Seed 000 calls artifacts "models": both paths reach the same handlers.
     for prefix, tag in (("artifacts", "artifacts"), ("models", "models (alias of artifacts)")):
         app.include_router(artifact_router, prefix=f"{API_PREFIX}/{prefix}", tags=[tag])
@@ -90,17 +97,12 @@ def build_runtime(settings: Settings, maker: async_sessionmaker[AsyncSession]) -
 
 
 def build_runner(runtime: AIRuntime, events: EventBus, *, dialect: str) -> JobRunner:
-    async def generate(job_id: uuid.UUID, control: JobControl) -> dict[str, Any] | None:
-        return await run_generation_job(runtime, job_id, control)
-
-    async def smart_populate(job_id: uuid.UUID, control: JobControl) -> dict[str, Any] | None:
-        return await run_smart_populate_job(runtime, job_id, control)
-
+    """The job runner, with every registered handler (``jobs.tasks``) bound to ``runtime``."""
     settings = runtime.settings
     runner = JobRunner(
         runtime.maker,
         events,
-        {"generate": generate, SMART_POPULATE: smart_populate},
+        handlers_for(runtime),
         concurrency=settings.job_concurrency,
         stale_seconds=settings.job_stale_seconds,
         dialect=dialect,

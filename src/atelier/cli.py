@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from atelier.ai.models_cli import app as models_app
+from atelier.ai.local_models_cli import app as local_models_app
 from atelier.config import get_settings
 
 app = typer.Typer(
@@ -25,7 +25,7 @@ keys_app = typer.Typer(help="Encryption keys of stored secrets.", no_args_is_hel
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
-app.add_typer(models_app, name="models")
+app.add_typer(local_models_app, name="models")
 
 
 @app.command()

@@ -81,9 +81,10 @@ async def run_tool(
     from atelier.artifacts.models import Artifact
     from atelier.artifacts.service import create_artifact
     from atelier.core.db import make_engine, make_sessionmaker, session_scope
+    from atelier.core.packs import packs
     from atelier.jobs.models import Job
     from atelier.projects.access import Need, load_project
-    from atelier.projects.models import Pack
+    from atelier.projects.catalog import DEFAULT_PACK
     from atelier.projects.service import create_project
 
     engine = make_engine(settings)
@@ -108,9 +109,7 @@ async def run_tool(
                     session,
                     user=principal,
                     name=f"CLI: {tool.title}",
-                    pack=Pack(tool.pack)
-                    if tool.pack in Pack.__members__.values()
-                    else Pack.GENERAL,
+                    pack=tool.pack if packs.get(tool.pack) else DEFAULT_PACK,
                 )
             artifact = await create_artifact(
                 session,

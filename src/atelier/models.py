@@ -12,10 +12,22 @@ from atelier.accounts.models import (
 from atelier.ai.models import AIGeneration, AIProviderConfig
 from atelier.artifacts.models import Artifact, ArtifactVersion
 from atelier.core.db import Base
+from atelier.core.packs import packs, resolve
 from atelier.exports.models import ExportPackage
 from atelier.jobs.models import Job, JobEvent
 from atelier.mcp.models import MCPToken
 from atelier.projects.models import Project, Stage, Template
+
+
+def import_pack_models() -> None:
+    """Import each installed pack's models module (``PackSpec.models_module``), so that
+    its tables are in the metadata too."""
+    for spec in packs.all():
+        if spec.models_module:
+            resolve(spec.models_module)
+
+
+import_pack_models()
 
 __all__ = [
     "AIGeneration",

@@ -29,7 +29,7 @@ from atelier.ai.local_models import (
     list_models,
     resolve_model_path,
 )
-from atelier.ai.models_cli import app as models_cli
+from atelier.ai.local_models_cli import app as local_models_cli
 from atelier.ai.providers.base import GenerationRequest, Message, ProviderError, ProviderSettings
 from atelier.ai.providers.local import LocalProvider, local_provider
 from atelier.config import Settings
@@ -226,24 +226,24 @@ def test_cli_list_and_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_settings: Settings
 ) -> None:
     runner = CliRunner()
-    result = runner.invoke(models_cli, ["list"])
+    result = runner.invoke(local_models_cli, ["list"])
     assert result.exit_code == 0, result.output
     for name in ("qwen2.5-coder-0.5b-instruct", "qwen2.5-coder-1.5b-instruct", "smollm2-135m"):
         assert name in result.output
     assert f"* {DEFAULT_MODEL}" in result.output
 
-    result = runner.invoke(models_cli, ["install", "nope"])
+    result = runner.invoke(local_models_cli, ["install", "nope"])
     assert result.exit_code == 1
     assert "unknown local model" in result.output
 
     model, joined, _ = _fake_model(tmp_path, monkeypatch)
-    result = runner.invoke(models_cli, ["install", model.name])
+    result = runner.invoke(local_models_cli, ["install", model.name])
     assert result.exit_code == 0, result.output
     assert "SHA-256 verified" in result.output
     assert (data_settings.data_dir / "models" / "fake-model.gguf").read_bytes() == joined
 
     monkeypatch.setitem(CATALOG, model.name, dataclasses.replace(model, sha256="1" * 64))
-    result = runner.invoke(models_cli, ["install", model.name, "--force"])
+    result = runner.invoke(local_models_cli, ["install", model.name, "--force"])
     assert result.exit_code == 1
     assert "refusing" in result.output
 

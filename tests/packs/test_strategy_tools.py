@@ -12,9 +12,10 @@ from httpx import Response
 
 from atelier.ai.providers.fake import FakeProvider
 from atelier.ai.providers.openai_compat import strict_compatible, strict_schema
-from atelier.ai.tools import Tool, ToolRegistry
+from atelier.ai.tools import Tool, load_tools
+from atelier.core.packs import packs
 from atelier.exports import ExportArtifact, artifact_markdown
-from atelier.packs import register_builtin_packs, strategy
+from atelier.packs import strategy
 from atelier.packs.strategy.customer_journey import CustomerJourneyTool
 from tests.conftest import run_jobs
 from tests.factories import Account, Api, error_code
@@ -27,9 +28,7 @@ MAX_ITEMS = 12
 
 
 def strategy_tools() -> dict[str, Tool]:
-    registry = ToolRegistry()
-    strategy.register(registry)
-    return {tool.key: tool for tool in registry.all()}
+    return {tool.key: tool for tool in strategy.tools()}
 
 
 TOOLS = strategy_tools()
@@ -73,8 +72,9 @@ def test_the_pack_covers_every_phase() -> None:
 
 
 def test_the_pack_is_built_in() -> None:
-    registry = ToolRegistry()
-    register_builtin_packs(registry)
+    """Registered through its entry point, like any pack, with its tools."""
+    assert packs.get("strategy") is strategy.PACK
+    registry = load_tools()
     assert set(TOOLS) <= {tool.key for tool in registry.all()}
     assert registry.get("brief") is not None
 

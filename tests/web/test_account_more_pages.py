@@ -107,9 +107,11 @@ def test_edit_a_provider(page: Any) -> None:
     page.get_by_label("Base URL").fill("not a url")
     page.get_by_label("Threads").fill("lots")
     page.get_by_role("button", name="Save changes").click()
-    expect(page.locator("#base_url-error")).to_be_visible()
+    expect(page.locator("#base_url-error")).to_have_text(
+        "Enter a web address like https://example.com."
+    )
     expect(page.get_by_label("Base URL")).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#threads-error")).to_be_visible()
+    expect(page.locator("#threads-error")).to_have_text("Enter a whole number.")
     expect(page.get_by_label("Label")).to_have_value("Renamed server")
     expect(page.get_by_label("Model")).to_have_value("qwen2.5-14b")
     expect(page.get_by_label("Base URL")).to_have_value("not a url")
@@ -122,7 +124,9 @@ def test_edit_a_provider(page: Any) -> None:
     page.get_by_label("Base URL").fill("")
     page.get_by_label("Threads").fill("")
     page.get_by_role("button", name="Save changes").click()
-    expect(page.locator("#base_url-error")).to_contain_text("base_url is required")
+    expect(page.locator("#base_url-error")).to_have_text(
+        "Required for a custom (OpenAI-compatible) provider."
+    )
 
     page.get_by_label("Base URL").fill("http://127.0.0.1:9/v2")
     page.get_by_label("Timeout").fill("45")

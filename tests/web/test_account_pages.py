@@ -300,7 +300,7 @@ def test_settings_and_usage_fit_a_phone(page: Any) -> None:
 
 def test_chart_scale_and_layout() -> None:
     """The chart geometry the usage page draws (no browser needed)."""
-    from atelier.web.pages_account import _format_usd, _nice_max, day_chart
+    from atelier.web.usage_charts import _nice_max, day_chart, format_usd
 
     assert [_nice_max(v) for v in (0, 0.3, 1, 7, 12, 2400, 2600)] == [
         1.0,
@@ -314,7 +314,7 @@ def test_chart_scale_and_layout() -> None:
     days = [f"2025-01-{n:02d}" for n in range(1, 31)]
     values = [0.0] * 30
     values[3], values[29] = 0.5, 2.0
-    chart = day_chart("cost", "Cost", "Bars.", days, values, _format_usd)
+    chart = day_chart("cost", "Cost", "Bars.", days, values, format_usd)
     assert [bar.label for bar in chart.bars] == ["2025-01-04", "2025-01-30"]
     low, high = chart.bars
     assert high.height == pytest.approx(low.height * 4)  # proportional to the values
@@ -322,5 +322,5 @@ def test_chart_scale_and_layout() -> None:
     assert all(0 <= label.x <= 100 for label in chart.labels)
     assert 3 <= len(chart.labels) <= 7
     assert "the highest day is 2025-01-30 with $2.00" in chart.description
-    empty = day_chart("cost", "Cost", "Bars.", days, [0.0] * 30, _format_usd, empty_text="None")
+    empty = day_chart("cost", "Cost", "Bars.", days, [0.0] * 30, format_usd, empty_text="None")
     assert empty.bars == [] and empty.ticks == [] and empty.empty_text == "None"

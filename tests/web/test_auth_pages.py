@@ -5,7 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+
 from tests.web.conftest import PASSWORD, screenshot, sign_up
+
+expect = pytest.importorskip("playwright.sync_api").expect
 
 
 def email() -> str:
@@ -33,11 +37,36 @@ def test_sign_up_errors_are_shown_next_to_their_fields(page: Any) -> None:
     page.get_by_label("Email").fill("not-an-email")
     page.get_by_label("Password").fill("short")
     page.get_by_role("button", name="Sign up").click()
-    assert page.locator("#email-error").is_visible()
-    assert page.locator("#password-error").is_visible()
+    expect(page.locator("#email-error")).to_have_text("Enter an email address with an @.")
+    expect(page.locator("#password-error")).to_have_text("At least 8 characters.")
+    # The hint says the same as the error: it is shown once.
+    expect(page.locator("#password-hint")).to_have_count(0)
+    expect(page.get_by_label("Password")).to_have_attribute("aria-describedby", "password-error")
     # What was typed is kept (except the password).
     assert page.get_by_label("Name").input_value() == "Short Password"
     screenshot(page, "signup-errors")
+
+    # Another mistake: the hint is back beside the error.
+    page.get_by_label("Password").fill("")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.locator("#password-error")).to_have_text("Required: please fill this in.")
+    expect(page.locator("#password-hint")).to_have_text("At least 8 characters.")
+
+
+def test_signing_up_again_links_to_the_login(page: Any) -> None:
+    address = email()
+    sign_up(page, "Twice Tom", address)
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login")
+    page.goto("/signup")
+    page.get_by_label("Name").fill("Twice Tom")
+    page.get_by_label("Email").fill(address)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    error = page.locator("#email-error")
+    expect(error).to_have_text("An account with this email exists: log in instead.")
+    error.get_by_role("link", name="log in instead").click()
+    page.wait_for_url("**/login")
 
 
 def test_pages_need_a_session_and_come_back_after_login(page: Any) -> None:

@@ -298,18 +298,31 @@ def test_what_does_not_validate_is_kept_as_typed() -> None:
 
 
 def test_api_error_fields_map_to_form_names() -> None:
+    # As ai_service.validate_inputs words them: pydantic's type and message.
     detail = [
-        {"field": "body.input_data.customer_segment", "message": "Field required"},
-        {"field": "body.input_data.known_jobs.2", "message": "String should have at most 300"},
+        {
+            "field": "body.input_data.customer_segment",
+            "message": "Field required",
+            "type": "missing",
+        },
+        {
+            "field": "body.input_data.known_jobs.2",
+            "message": "String should have at most 300 characters",
+            "type": "string_too_long",
+        },
         {"field": "body.input_data.customer_profile.customer_jobs.0.job", "message": "bad"},
-        {"field": "body.input_data", "message": "Extra inputs are not permitted"},
+        {
+            "field": "body.input_data",
+            "message": "Extra inputs are not permitted",
+            "type": "extra_forbidden",
+        },
         {"field": "body.name", "message": "too long"},
     ]
     assert errors_from_detail(detail, "body.input_data") == {
         "customer_segment": "Required: please fill this in.",
-        "known_jobs[2]": "String should have at most 300",
-        "customer_profile.customer_jobs[0].job": "bad",
-        "": "Extra inputs are not permitted too long",
+        "known_jobs[2]": "At most 300 characters.",
+        "customer_profile.customer_jobs[0].job": "Bad.",
+        "": "Not a field of this form. Too long.",
     }
     assert name_of(("stages", 0, "stage")) == "stages[0].stage"
 

@@ -48,6 +48,7 @@ from atelier.core.db import session_scope
 from atelier.core.errors import AtelierError
 from atelier.jobs.models import Job
 from atelier.jobs.runner import JobControl, JobFailed
+from atelier.jobs.tasks import task
 from atelier.projects.models import Project
 
 PROGRESS_FLUSH_SECONDS = 0.25
@@ -446,6 +447,7 @@ def generator_for(runtime: AIRuntime, prepared: Prepared) -> Generator:
         raise JobFailed(error.code, redact(error.message, key)) from None
 
 
+@task("generate")
 async def run_generation_job(
     runtime: AIRuntime, job_id: uuid.UUID, control: JobControl
 ) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Tools: a structured input, a structured output and a versioned prompt.
 
 A tool is one small class; the engine does the rest (validation, generation, repair,
-versions, audit). Packs register their tools here; third-party packs through the
-entry point group ``atelier.packs`` (each entry point is a callable that registers).
+versions, audit). Each pack lists its tools in its ``PackSpec`` (``tools``); the
+registry here holds the tools of every installed pack (``atelier.core.packs``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atelier.ai.providers.base import Message
+from atelier.core.packs import packs, resolve
 
 log = structlog.get_logger("atelier.tools")
 
@@ -142,17 +142,17 @@ _loaded = False
 
 
 def load_tools() -> ToolRegistry:
-    """Register the built-in packs, then any installed through entry points (once)."""
+    """The tools of every installed pack (``PackSpec.tools``), registered once."""
     global _loaded
     if _loaded:
         return registry
-    from atelier.packs import register_builtin_packs
-
-    register_builtin_packs(registry)
-    for ep in entry_points(group="atelier.packs"):
+    for spec in packs.all():
+        if not spec.tools:
+            continue
         try:
-            ep.load()(registry)
+            for tool in resolve(spec.tools)():
+                registry.register(tool)
         except Exception:
-            log.exception("pack_failed_to_load", entry_point=ep.name)
+            log.exception("pack_tools_failed_to_load", pack=spec.key)
     _loaded = True
     return registry

@@ -27,6 +27,7 @@ from atelier.ai.runtime import AIRuntime
 from atelier.ai.tools import Tool
 from atelier.artifacts.models import Derivation
 from atelier.jobs.runner import JobControl, JobFailed
+from atelier.jobs.tasks import task
 
 JOB_KIND = "smart_populate"
 PROMPT_FILE = Path(__file__).parent / "prompts" / "smart_populate.j2"
@@ -134,6 +135,7 @@ def _mode_of(payload: dict[str, Any]) -> Mode:
         raise JobFailed("invalid_mode", f"unknown smart-populate mode {mode!r}") from None
 
 
+@task(JOB_KIND)
 async def run_smart_populate_job(
     runtime: AIRuntime, job_id: uuid.UUID, control: JobControl
 ) -> dict[str, Any]:

@@ -43,7 +43,7 @@ from atelier.packs.sdp.package import (
 from atelier.packs.sdp.package_data import UnreadableDataFile, parse_data_file
 from atelier.packs.sdp.stages import STAGES
 from atelier.projects import pipeline
-from atelier.projects.models import Pack, Project, Stage, StageStatus
+from atelier.projects.models import Project, Stage, StageStatus
 
 # A fixed timestamp for every zip entry: the same package gives the same zip bytes.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -345,7 +345,7 @@ async def import_package(
         user=user,
         name=name,
         description=description,
-        pack=Pack.SDP,
+        pack="sdp",
         metadata={"template": template} if isinstance(template, str) else None,
     )
     artifacts = await sdp.stage_artifacts(session, project.id)

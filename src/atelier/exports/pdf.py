@@ -11,25 +11,24 @@ The HTML is generic (any Markdown) with a few conventions the export Markdown fo
 * a deeper "Inputs" heading (an artifact's inputs) starts a block in smaller print that
   ends at the next heading of its level or above.
 
-User text is escaped (markdown-it with ``html=False``), images are not rendered and
-WeasyPrint fetches nothing: an export never reads a file or the network.
+The Markdown is parsed by the renderer the web pages use (``core.markdown_html``): user
+text is escaped, images are not rendered, and WeasyPrint fetches nothing, so an export
+never reads a file or the network.
 """
 
 from __future__ import annotations
 
 import functools
 import html
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib.resources import files
 from typing import Any
 
-from markdown_it import MarkdownIt
-from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
+from atelier.core.markdown_html import markdown_parser
 from atelier.exports.document import ExportArtifact, ExportProject
 from atelier.exports.markdown import (
     INPUTS_HEADING,
@@ -39,32 +38,6 @@ from atelier.exports.markdown import (
 )
 
 TOC_TITLE = "Contents"
-
-
-_LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
-
-
-def _line_break(state: StateInline, silent: bool) -> bool:
-    """A raw ``<br>`` (how a tool's own Markdown breaks a line in a table cell) is a line
-    break; it is the only HTML let through. User text never has one: ``escape_inline`` turns
-    its "<" into "\\<", which the escape rule consumes first."""
-    match = _LINE_BREAK.match(state.src, state.pos)
-    if match is None:
-        return False
-    if not silent:
-        state.push("hardbreak", "br", 0)
-    state.pos = match.end()
-    return True
-
-
-@functools.cache
-def _parser() -> MarkdownIt:
-    parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-    parser.enable("table")
-    # An image would make WeasyPrint load its URL; as text it is harmless.
-    parser.disable("image")
-    parser.inline.ruler.before("autolink", "line_break", _line_break)
-    return parser
 
 
 @functools.cache
@@ -136,7 +109,7 @@ def markdown_to_html(
     """A printable HTML document: title page (title, subtitle, date), a table of contents
     with page numbers, then the Markdown, each section on a new page. ``footer_left`` goes
     in every page's footer beside "page X of Y"; ``date`` defaults to today."""
-    parser = _parser()
+    parser = markdown_parser()
     env: dict[str, Any] = {}
     tokens = parser.parse(md, env)
     slugger = Slugger()

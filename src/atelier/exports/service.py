@@ -114,7 +114,7 @@ async def project_document(
     return ExportProject(
         name=project.name,
         description=project.description,
-        pack=project.pack.value,
+        pack=project.pack,
         phase=project.phase.value if project.phase else None,
         owner_name=owner.name if owner else None,
         exported_at=utcnow(),

@@ -1,16 +1,6 @@
-"""Built-in packs. Each pack module has a ``register(registry)`` function."""
+"""The built-in packs: ``general``, ``strategy`` and ``sdp``, one folder each.
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from atelier.ai.tools import ToolRegistry
-
-
-def register_builtin_packs(registry: ToolRegistry) -> None:
-    from atelier.packs import general, sdp, strategy
-
-    general.register(registry)
-    strategy.register(registry)
-    sdp.register(registry)
+Each folder's ``__init__`` defines ``PACK``, a ``PackSpec`` (``packs/base.py``), and is
+registered through the ``atelier.packs`` entry point group in ``pyproject.toml``, exactly
+as a third-party pack is: nothing outside ``atelier.packs`` imports them.
+"""

@@ -15,7 +15,8 @@ from atelier.core.openapi import error_responses
 from atelier.core.pagination import Page
 from atelier.projects import service
 from atelier.projects.access import Need, ProjectRead, ProjectWrite, load_project, require
-from atelier.projects.models import Pack, Phase, ProjectStatus
+from atelier.projects.catalog import PackKey
+from atelier.projects.models import Phase, ProjectStatus
 from atelier.projects.schemas import ProjectCreate, ProjectOut, ProjectUpdate
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -32,7 +33,7 @@ async def list_projects(
     user: CurrentUser,
     session: DB,
     page: Paging,
-    pack: Pack | None = None,
+    pack: Annotated[PackKey | None, Query()] = None,
     status: ProjectStatus | None = None,
     phase: Phase | None = None,
     organization_id: uuid.UUID | None = None,

@@ -13,15 +13,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from atelier.core.db import Base, CreatedMixin, IdMixin, SoftDeleteMixin, TimestampMixin, str_enum
 
 
-class Pack(enum.StrEnum):
-    GENERAL = "general"
-    STRATEGY = "strategy"
-    SDP = "sdp"
-    OPTIMIND = "optimind"
-    TECHLEDGER = "techledger"
-    GENESIS = "genesis"
-
-
 class Phase(enum.StrEnum):
     DISCOVER = "discover"
     DEFINE = "define"
@@ -66,7 +57,9 @@ class Project(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(80))
     description: Mapped[str | None] = mapped_column(Text)
-    pack: Mapped[Pack] = mapped_column(str_enum(Pack, "pack"), default=Pack.GENERAL)
+    # An installed pack's key (projects.catalog): a string, so that a pack needs no schema
+    # change to be installed. Migration 0007 dropped the CHECK of the closed enum.
+    pack: Mapped[str] = mapped_column(String(32), default="general")
     phase: Mapped[Phase] = mapped_column(str_enum(Phase, "phase"), default=Phase.DISCOVER)
     status: Mapped[ProjectStatus] = mapped_column(
         str_enum(ProjectStatus, "project_status"), default=ProjectStatus.ACTIVE
@@ -121,7 +114,7 @@ class Template(IdMixin, CreatedMixin, Base):
     __tablename__ = "templates"
 
     owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    pack: Mapped[Pack] = mapped_column(str_enum(Pack, "pack"), default=Pack.SDP)
+    pack: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[TemplateCategory] = mapped_column(

@@ -33,16 +33,17 @@ from atelier.artifacts.models import Artifact
 from atelier.core.db import utcnow
 from atelier.core.errors import Conflict, NotFound
 from atelier.jobs.models import Job, JobStatus
-from atelier.packs.sdp.stages import STAGES, StageSpec
-from atelier.projects.models import Pack, Project, Stage, StageStatus
+from atelier.projects.catalog import pipeline_for, pipeline_packs
+from atelier.projects.models import Project, Stage, StageStatus
+from atelier.projects.stage_spec import StageSpec
 
-PIPELINES: dict[Pack, tuple[StageSpec, ...]] = {Pack.SDP: STAGES}
 LIVE_JOB = (JobStatus.QUEUED, JobStatus.RUNNING)
 GENERATING = "generating"
 
 
 def pipeline_of(project: Project) -> tuple[StageSpec, ...] | None:
-    return PIPELINES.get(project.pack)
+    """The stages of the project's pack, if it has a pipeline (``PackSpec.pipeline``)."""
+    return pipeline_for(project.pack)
 
 
 def spec_of(project: Project, number: int) -> StageSpec:
@@ -50,7 +51,7 @@ def spec_of(project: Project, number: int) -> StageSpec:
     if specs is None:
         raise NotFound(
             f"a {project.pack} project has no stages; only pipeline packs "
-            f"({', '.join(p.value for p in PIPELINES)}) do",
+            f"({', '.join(pipeline_packs())}) do",
             code="stage_not_found",
         )
     for spec in specs:

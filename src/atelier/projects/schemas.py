@@ -10,7 +10,8 @@ from pydantic import Field, StringConstraints
 
 from atelier.core.schemas import InputModel, OutputModel
 from atelier.core.strict_json import StrictJsonObject
-from atelier.projects.models import Pack, Phase, ProjectStatus
+from atelier.projects.catalog import DEFAULT_PACK, PackKey
+from atelier.projects.models import Phase, ProjectStatus
 
 ProjectName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=10_000)]
@@ -19,7 +20,7 @@ Description = Annotated[str, StringConstraints(max_length=10_000)]
 class ProjectCreate(InputModel):
     name: ProjectName
     description: Description | None = None
-    pack: Pack = Pack.GENERAL
+    pack: PackKey = DEFAULT_PACK
     phase: Phase = Phase.DISCOVER
     status: ProjectStatus = ProjectStatus.ACTIVE
     organization_id: uuid.UUID | None = None
@@ -49,7 +50,7 @@ class ProjectOut(OutputModel):
     name: str
     slug: str
     description: str | None
-    pack: Pack
+    pack: str
     phase: Phase
     status: ProjectStatus
     current_stage: int | None

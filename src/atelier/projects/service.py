@@ -17,7 +17,8 @@ from atelier.core.ids import slugify
 from atelier.core.pagination import next_cursor, paginate_query
 from atelier.projects import pipeline
 from atelier.projects.access import Need, ProjectAccess, require, visible_to
-from atelier.projects.models import Pack, Phase, Project, ProjectStatus
+from atelier.projects.catalog import DEFAULT_PACK
+from atelier.projects.models import Phase, Project, ProjectStatus
 
 
 async def _unique_slug(session: AsyncSession, owner_id: uuid.UUID, name: str) -> str:
@@ -54,7 +55,7 @@ async def create_project(
     user: Principal,
     name: str,
     description: str | None = None,
-    pack: Pack = Pack.GENERAL,
+    pack: str = DEFAULT_PACK,
     phase: Phase = Phase.DISCOVER,
     status: ProjectStatus = ProjectStatus.ACTIVE,
     organization_id: uuid.UUID | None = None,
@@ -106,7 +107,7 @@ async def list_projects(
     user: Principal,
     cursor: str | None,
     limit: int,
-    pack: Pack | None = None,
+    pack: str | None = None,
     status: ProjectStatus | None = None,
     phase: Phase | None = None,
     organization_id: uuid.UUID | None = None,

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from atelier.accounts.deps import CurrentUser
 from atelier.core.deps import DB
 from atelier.core.openapi import error_responses
 from atelier.projects import templates
 from atelier.projects.access import ProjectRead
-from atelier.projects.models import Pack, TemplateCategory
+from atelier.projects.models import TemplateCategory
 from atelier.projects.template_schemas import SaveAsTemplate, TemplateList, TemplateOut
 
 router = APIRouter(tags=["templates"])
@@ -21,7 +22,7 @@ router = APIRouter(tags=["templates"])
 async def list_templates(
     user: CurrentUser,
     session: DB,
-    pack: Pack | None = None,
+    pack: Annotated[str | None, Query(max_length=32)] = None,
     category: TemplateCategory | None = None,
 ) -> TemplateList:
     """Built-in templates first, then your own. Create a project from one with

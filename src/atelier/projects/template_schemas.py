@@ -9,14 +9,14 @@ from typing import Annotated, Any
 from pydantic import StringConstraints
 
 from atelier.core.schemas import InputModel, OutputModel
-from atelier.projects.models import Pack, TemplateCategory
+from atelier.projects.models import TemplateCategory
 
 
 class TemplateOut(OutputModel):
     id: uuid.UUID
     name: str
     description: str
-    pack: Pack
+    pack: str
     category: TemplateCategory
     icon: str | None
     stage_defaults: dict[str, Any]

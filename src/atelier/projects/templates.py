@@ -1,6 +1,6 @@
 """Templates (seed 001): built-in starting points and the ones users save from projects.
 
-The built-ins live in code (``atelier.packs.sdp.templates``) and are mirrored into the
+The built-ins live in the packs' code (``PackSpec.templates``) and are mirrored into the
 templates table under fixed ids, so that a project can point at one like at any other.
 """
 
@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atelier.accounts.principal import Principal
 from atelier.core.errors import Conflict, NotFound
-from atelier.packs.sdp.templates import BUILT_IN_TEMPLATES
-from atelier.projects.models import Pack, Project, Stage, Template, TemplateCategory
+from atelier.projects.catalog import builtin_templates
+from atelier.projects.models import Project, Stage, Template, TemplateCategory
 
 _NAMESPACE = uuid.UUID("5b0f6f4e-93a4-4c5e-9b8e-2f1f7a0b6c11")
 
@@ -31,7 +31,7 @@ def _builtin_rows() -> list[dict[str, Any]]:
         {
             "id": builtin_id(spec.key),
             "owner_id": None,
-            "pack": Pack.SDP,
+            "pack": pack,
             "name": spec.name,
             "description": spec.description,
             "category": TemplateCategory(spec.category),
@@ -39,13 +39,13 @@ def _builtin_rows() -> list[dict[str, Any]]:
             "stage_defaults": spec.stage_defaults,
             "is_built_in": True,
         }
-        for spec in BUILT_IN_TEMPLATES
+        for pack, spec in builtin_templates()
     ]
 
 
 async def ensure_builtins(session: AsyncSession) -> None:
     """Insert the built-ins that are missing (concurrent callers are fine: ON CONFLICT)."""
-    ids = [builtin_id(spec.key) for spec in BUILT_IN_TEMPLATES]
+    ids = [builtin_id(spec.key) for _, spec in builtin_templates()]
     present = set((await session.scalars(select(Template.id).where(Template.id.in_(ids)))).all())
     missing = [row for row in _builtin_rows() if row["id"] not in present]
     if not missing:
@@ -62,7 +62,7 @@ async def list_templates(
     session: AsyncSession,
     *,
     user: Principal,
-    pack: Pack | None = None,
+    pack: str | None = None,
     category: TemplateCategory | None = None,
 ) -> list[Template]:
     await ensure_builtins(session)
@@ -72,7 +72,7 @@ async def list_templates(
     if category is not None:
         query = query.where(Template.category == category)
     rows = (await session.scalars(query)).all()
-    order = {builtin_id(spec.key): n for n, spec in enumerate(BUILT_IN_TEMPLATES)}
+    order = {builtin_id(spec.key): n for n, (_, spec) in enumerate(builtin_templates())}
     # Built-ins in their catalogue order, then the user's own, newest first.
     return sorted(
         rows,

@@ -5,7 +5,8 @@ walks the model's JSON schema (``$ref`` followed into ``$defs``, ``Optional`` un
 from ``anyOf``) and returns a tree of ``FormField`` that ``templates/forms/fields.html``
 renders; ``parse_form`` walks the same schema over the posted names and rebuilds the JSON.
 Validation stays with the models: ``errors_from_detail`` / ``validate_model`` turn their
-errors into messages keyed by the form names, so each shows next to its field.
+errors into plain messages (``form_messages``) keyed by the form names, so each shows next
+to its field.
 
 Form names follow the data's path: ``offering``, ``known_jobs[0]``,
 ``customer_profile.customer_jobs[1].job``. Indices may have gaps (rows removed in the
@@ -25,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from atelier.core.strict_json import check_json
 from atelier.exports.markdown import humanize
+from atelier.web.form_messages import plain_error, plain_message
 
 Schema = dict[str, Any]
 FormValues = Mapping[str, Sequence[str]]
@@ -36,16 +38,14 @@ LONG_TEXT_CHARS = 300
 _LONG_HINT = re.compile(
     r"\b(sentences?|paragraphs?|notes|in detail|describe|background|evidence|context)\b", re.I
 )
-_STRING_INPUT_TYPES = {
-    "email": "email",
-    "uri": "url",
-    "date": "date",
-    "date-time": "datetime-local",
-}
+_STRING_INPUT_TYPES = {"email": "email", "uri": "url"}
+# Dates are typed as the app writes them (2026-12-07): a browser's date input would show
+# them in the reader's locale instead (07/12/2026 or 12/07/2026), so a text input that
+# shows the form to follow.
+_DATE_PLACEHOLDERS = {"date": "YYYY-MM-DD", "date-time": "YYYY-MM-DD HH:MM"}
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 # The one field of a form whose schema has no properties (free-form JSON).
 ROOT_FIELD = "data"
-_REQUIRED_MESSAGES = {"Field required": "Required: please fill this in."}
 
 
 class _Missing:
@@ -113,6 +113,14 @@ class FormField:
         return str(self.value)
 
     @property
+    def shown_hint(self) -> str | None:
+        """The hint, unless the error says the same ("At least 8 characters." twice
+        would be read twice by a screen reader, and looks like a glitch)."""
+        if self.hint and self.error and _same_words(self.hint, self.error):
+            return None
+        return self.hint
+
+    @property
     def selected(self) -> set[str]:
         """Choices and selects: the option values that are on."""
         values = self.value if isinstance(self.value, list) else [self.value]
@@ -125,6 +133,10 @@ class FormField:
 
 
 # --- schemas ---------------------------------------------------------------------------------
+
+
+def _same_words(a: str, b: str) -> bool:
+    return a.strip().rstrip(".").casefold() == b.strip().rstrip(".").casefold()
 
 
 def _lookup(root: Schema, ref: str) -> Schema:
@@ -332,6 +344,8 @@ def _field(
 def _scalar(out: FormField, schema: Schema, ctx: _Context, depth: int) -> None:
     if out.kind in (Kind.TEXT, Kind.TEXTAREA):
         out.input_type = _STRING_INPUT_TYPES.get(str(schema.get("format")), "text")
+        if (placeholder := _DATE_PLACEHOLDERS.get(str(schema.get("format")))) is not None:
+            out.attrs["placeholder"] = placeholder
         for key, attr in (("maxLength", "maxlength"), ("minLength", "minlength")):
             if isinstance(schema.get(key), int):
                 out.attrs[attr] = schema[key]
@@ -546,10 +560,6 @@ def is_blank(value: Any) -> bool:
 # --- errors --------------------------------------------------------------------------------------
 
 
-def _message(text: str) -> str:
-    return _REQUIRED_MESSAGES.get(text, text)
-
-
 def errors_from_detail(detail: Any, prefix: str) -> dict[str, str]:
     """An API 422 detail (``[{"field": "body.input_data.known_jobs.2", "message": …}]``) as
     messages by form name (``known_jobs[2]``); errors about the whole object under ``""``."""
@@ -564,7 +574,8 @@ def errors_from_detail(detail: Any, prefix: str) -> dict[str, str]:
             name = name_of(where[len(prefix) + 1 :].split("."))
         else:
             name = ""
-        _add(out, name, _message(str(entry.get("message", "is not valid"))))
+        message = str(entry.get("message", "is not valid"))
+        _add(out, name, plain_message(str(entry.get("type", "")), message))
     return out
 
 
@@ -577,7 +588,7 @@ def validate_model(
     except ValidationError as error:
         out: dict[str, str] = {}
         for entry in error.errors():
-            _add(out, name_of([p for p in entry["loc"]]), _message(entry["msg"]))
+            _add(out, name_of([p for p in entry["loc"]]), plain_error(entry))
         return None, out
 
 

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from atelier.config import Settings
+from atelier.core.packs import packs, resolve
 from atelier.web import (
     auth_pages,
     pages_account,
@@ -51,6 +52,10 @@ def mount_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in PAGE_ROUTERS:
         app.include_router(router)
+    # Each installed pack's own pages (PackSpec.web_router).
+    for spec in packs.all():
+        if spec.web_router:
+            app.include_router(resolve(spec.web_router))
     install_web_error_handlers(app)
     # Added after the app's body limit, so it runs first: an import form over the limit
     # is sent back to the form with a message instead of the limit's JSON.

@@ -17,9 +17,11 @@ from atelier.artifacts.schemas import ArtifactUpdate, DuplicateIn
 from atelier.core.deps import DB
 from atelier.core.errors import NotFound
 from atelier.projects.access import Need
+from atelier.web.artifact_loading import load, project_url
+from atelier.web.artifact_views import NameForms
 from atelier.web.flash import FormText, back
 from atelier.web.forms import validate_model
-from atelier.web.pages_artifacts import NameForms, load, project_url, show_artifact
+from atelier.web.pages_artifacts import show_artifact
 from atelier.web.session import WebUser, csrf_ok
 
 router = APIRouter(include_in_schema=False)

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import importlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -33,11 +32,12 @@ from atelier.artifacts import service as artifacts
 from atelier.core.db import utcnow
 from atelier.core.deps import DB
 from atelier.core.errors import AtelierError, Forbidden, InvalidInput, NotFound
+from atelier.core.packs import packs, resolve
 from atelier.core.pagination import decode_cursor
-from atelier.packs.sdp.stages import BY_NUMBER as SDP_STAGES
 from atelier.projects import service
 from atelier.projects.access import Need, ProjectAccess, load_project
-from atelier.projects.models import Pack, Phase, Project, ProjectStatus
+from atelier.projects.catalog import DEFAULT_PACK
+from atelier.projects.models import Phase, Project, ProjectStatus
 from atelier.projects.schemas import ProjectCreate
 from atelier.projects.templates import list_templates
 from atelier.web.flash import FormText, notice_of
@@ -55,26 +55,32 @@ E = TypeVar("E", bound=enum.Enum)
 PAGE_SIZE = 24
 ARTIFACTS_PAGE = 50
 
-# The kinds of project a person can start blank, as the form offers them.
-PACK_CHOICES = (
-    (
-        "strategy",
-        "Strategy",
-        "Double-diamond phases (discover, define, develop, deliver) with tools such as "
-        "the customer journey, value proposition and business model canvas.",
-    ),
-    (
-        "sdp",
-        "Software design",
-        "Nine stages from the product definition to the data model, SQL, API, stack and "
-        "an export package for coding agents.",
-    ),
-    ("general", "General", "Free-form AI briefs and artifacts, for anything else."),
-)
-PACK_LABELS = {pack: label for pack, label, _ in PACK_CHOICES}
 
-# The pages other areas provide for their packs (``project_page(request, session, access)``).
-PACK_PAGES = {Pack.STRATEGY: "atelier.web.pages_strategy", Pack.SDP: "atelier.web.pages_sdp"}
+class _PackLabels(Mapping[str, str]):
+    """Pack key → label for the pages, read from the registry when asked (a pack added
+    after this module was imported is listed too)."""
+
+    def __getitem__(self, key: str) -> str:
+        spec = packs.get(key)
+        if spec is None:
+            raise KeyError(key)
+        return str(spec.label)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(packs.keys())
+
+    def __len__(self) -> int:
+        return len(packs.keys())
+
+
+PACK_LABELS = _PackLabels()
+
+
+def pack_choices() -> list[tuple[str, str, str]]:
+    """The kinds of project a person can start blank, as the form offers them: every
+    installed pack, in its order."""
+    return [(spec.key, spec.label, spec.description) for spec in packs.all()]
+
 
 # ?msg= codes → the notice shown after a redirect.
 NOTICES: dict[str, tuple[str, str]] = {
@@ -182,14 +188,12 @@ def ago(when: dt.datetime | None) -> str:
 
 
 def progress(project: Project) -> str:
-    """Where a project is: its SDP stage or its double-diamond phase."""
-    if project.pack == Pack.SDP and project.current_stage:
-        spec = SDP_STAGES.get(project.current_stage)
-        label = f" · {spec.label}" if spec else ""
-        return f"Stage {project.current_stage} of {len(SDP_STAGES)}{label}"
-    if project.pack == Pack.STRATEGY:
-        return f"Phase: {project.phase.value.capitalize()}"
-    return ""
+    """Where a project is, as its pack says (``PackSpec.progress``): a pipeline stage, a
+    double-diamond phase, or nothing."""
+    spec = packs.get(project.pack)
+    if spec is None or not spec.progress:
+        return ""
+    return str(resolve(spec.progress)(project))
 
 
 HELPERS = {"ago": ago, "progress": progress, "pack_label": PACK_LABELS}
@@ -218,7 +222,7 @@ async def projects(
     org = _org_or_none(organization, orgs)
     filters = {
         "q": q,
-        "pack": pack if _enum_or_none(Pack, pack) else "",
+        "pack": pack if pack in PACK_LABELS else "",
         "status": status if _enum_or_none(ProjectStatus, status) else "",
         "phase": phase if _enum_or_none(Phase, phase) else "",
         "organization": str(org.id) if org else "",
@@ -229,7 +233,7 @@ async def projects(
         user=user,
         cursor=cursor,
         limit=PAGE_SIZE,
-        pack=_enum_or_none(Pack, pack),
+        pack=pack if pack in PACK_LABELS else None,
         status=_enum_or_none(ProjectStatus, status),
         phase=_enum_or_none(Phase, phase),
         organization_id=org.id if org else None,
@@ -258,7 +262,7 @@ async def projects(
         "ready": await ai_ready(request, session, user),
         "welcome_name": await _welcome_name(session, user) if welcome else None,
         "templates": await list_templates(session, user=user) if first_run else [],
-        "packs": PACK_CHOICES,
+        "packs": pack_choices(),
         "statuses": list(ProjectStatus),
         "phases": list(Phase),
         "orgs": orgs,
@@ -285,7 +289,8 @@ async def new_project(
     pack: str = "",
     msg: str | None = None,
 ) -> Response:
-    values = {"name": "", "description": "", "start": "blank", "pack": "strategy"}
+    first = next(iter(PACK_LABELS), DEFAULT_PACK)
+    values = {"name": "", "description": "", "start": "blank", "pack": first}
     if template:
         values["start"] = template
     if pack in PACK_LABELS:
@@ -317,7 +322,7 @@ async def new_project_page(
             "errors": errors,
             "import_error": import_error,
             "templates": await list_templates(session, user=user),
-            "packs": PACK_CHOICES,
+            "packs": pack_choices(),
             "orgs": await _writable_orgs(session, user),
             "max_import_mb": request.app.state.settings.max_import_bytes // (1024 * 1024),
             **HELPERS,
@@ -405,7 +410,7 @@ async def create_project(
         body = ProjectCreate(
             name=name.strip(),
             description=description.strip() or None,
-            pack=Pack(pack) if pack in PACK_LABELS else Pack.GENERAL,
+            pack=pack if pack in PACK_LABELS else DEFAULT_PACK,
             organization_id=org_id,
             template_id=template_id,
         )
@@ -432,16 +437,12 @@ async def create_project(
 
 
 # ------------------------------------------------------------------ project page
-def _pack_page(pack: Pack) -> PageHandler | None:
-    """The pack's own page, if its area provides one yet."""
-    module_name = PACK_PAGES.get(pack)
-    if module_name is None:
+def _pack_page(pack: str) -> PageHandler | None:
+    """The pack's own project page (``PackSpec.project_page``), if it has one."""
+    spec = packs.get(pack)
+    if spec is None or not spec.project_page:
         return None
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return None
-    handler = getattr(module, "project_page", None)
+    handler = resolve(spec.project_page)
     return handler if callable(handler) else None
 
 
@@ -471,8 +472,8 @@ async def generic_page(
     )
     every_tool = load_tools().all()
     # What the tool form accepts for this project: its own pack's tools and the general ones.
-    packs = {project.pack.value, Pack.GENERAL.value}
-    tools = [t for t in every_tool if t.pack in packs]
+    offered = {project.pack, DEFAULT_PACK}
+    tools = [t for t in every_tool if t.pack in offered]
     return render(
         request,
         "projects/detail.html",

@@ -19,7 +19,6 @@ notice).
 
 from __future__ import annotations
 
-import functools
 import json
 import uuid
 from dataclasses import dataclass
@@ -27,7 +26,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,6 +34,7 @@ from atelier.artifacts import versions
 from atelier.core.db import utcnow
 from atelier.core.deps import DB
 from atelier.core.errors import NotFound
+from atelier.core.markdown_html import render_markdown
 from atelier.core.storage import Storage
 from atelier.exports import packages
 from atelier.exports.models import ExportPackage, PackageFormat
@@ -265,15 +264,6 @@ async def sdp_overview(
 
 
 # ------------------------------------------------------------------------------- stage
-@functools.cache
-def _markdown() -> MarkdownIt:
-    # As the PDF export does: raw HTML in user text is escaped, images are not loaded.
-    parser = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-    parser.enable("table")
-    parser.disable("image")
-    return parser
-
-
 @dataclass(slots=True)
 class StageFile:
     path: str
@@ -306,8 +296,8 @@ def file_views(files: dict[str, str]) -> list[StageFile]:
                 kind="markdown" if markdown else "code",
                 language=_language(path),
                 text=text,
-                # markdown-it escapes the user's text (html disabled): safe to embed.
-                html=Markup(_markdown().render(text)) if markdown else None,
+                # The shared renderer escapes the user's text: safe to embed.
+                html=Markup(render_markdown(text)) if markdown else None,
                 open=path not in DATA_FILE_PATHS or len(files) == 1,
                 anchor=f"file-{i}",
             )

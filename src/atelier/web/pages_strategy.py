@@ -24,18 +24,17 @@ from atelier.core.errors import NotFound
 from atelier.jobs.models import Job, JobStatus
 from atelier.projects import service as projects
 from atelier.projects.access import Need, ProjectAccess, load_project
-from atelier.projects.models import Pack, Phase, Project
+from atelier.projects.catalog import DEFAULT_PACK
+from atelier.projects.models import Phase, Project
 from atelier.web import pages_artifacts
+from atelier.web.artifact_loading import project_url
 from atelier.web.flash import FormText
-from atelier.web.pages_artifacts import (
-    ToolForm,
-    project_url,
-    render_tool_form,
-    submit_tool_form,
-    usable_providers,
-)
 from atelier.web.session import WebUser, csrf_ok, safe_next
 from atelier.web.templating import render
+from atelier.web.tool_form import ToolForm, render_tool_form, submit_tool_form, usable_providers
+
+# The strategy pack's key (this page module moves into the pack with issue 14's next step).
+PACK_KEY = "strategy"
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages_artifacts.router)
@@ -67,7 +66,7 @@ class PhaseView:
 
 
 def strategy_tools() -> list[Tool]:
-    return [t for t in load_tools().all() if t.pack == Pack.STRATEGY.value]
+    return [t for t in load_tools().all() if t.pack == PACK_KEY]
 
 
 @dataclass(slots=True)
@@ -99,7 +98,7 @@ async def _board(session: AsyncSession, project: Project) -> Board:
         view = by_phase.get(card.tool.phase or "")
         if view is not None:
             view.tools.append(card)
-    general = [t for t in load_tools().all() if t.pack == Pack.GENERAL.value]
+    general = [t for t in load_tools().all() if t.pack == DEFAULT_PACK]
     return Board(views, others, general)
 
 
@@ -145,7 +144,7 @@ async def strategy_project(
     request: Request, project_id: uuid.UUID, user: WebUser, session: DB
 ) -> Response:
     access = await load_project(session, user=user, project_id=project_id)
-    if access.project.pack != Pack.STRATEGY:
+    if access.project.pack != PACK_KEY:
         return RedirectResponse(project_url(access.project), status_code=303)
     return await project_page(request, session, access)
 
@@ -175,7 +174,7 @@ def _usable_tool(project: Project, key: str) -> Tool:
     """A tool a project can start an artifact with here: its own pack's or a general one
     (pipeline stage tools have their own pages)."""
     tool = load_tools().get(key)
-    if tool is None or tool.pack not in (project.pack.value, Pack.GENERAL.value):
+    if tool is None or tool.pack not in (project.pack, DEFAULT_PACK):
         raise NotFound(f"no tool named {key!r} for this project", code="tool_not_found")
     return tool
 

@@ -17,16 +17,10 @@ from atelier.ai.models import AIGeneration
 from atelier.artifacts import versions
 from atelier.artifacts.models import ArtifactStatus, ArtifactVersion, VersionFormat
 from atelier.core.deps import DB
-from atelier.web.pages_artifacts import (
-    FAILURES,
-    Loaded,
-    VersionRow,
-    document_html,
-    load,
-    markdown_html,
-    project_url,
-    version_data,
-)
+from atelier.web.artifact_document import document_html, markdown_html, version_data
+from atelier.web.artifact_loading import Loaded, load, project_url
+from atelier.web.artifact_views import VersionRow
+from atelier.web.failure_messages import FAILURES
 from atelier.web.session import WebUser
 from atelier.web.templating import render
 

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from atelier import __version__
+from atelier.core.packs import packs
 from atelier.web.session import FORM_COOKIE, page_csrf
 
 HERE = Path(__file__).parent
@@ -43,6 +44,11 @@ def vendor_available(name: str) -> bool:
 env.globals["vendor_available"] = vendor_available
 
 
+def pack_nav() -> list[Any]:
+    """The installed packs' navigation entries (``PackSpec.nav``), in pack order."""
+    return [entry for spec in packs.all() for entry in getattr(spec, "nav", ())]
+
+
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200
 ) -> HTMLResponse:
@@ -50,6 +56,7 @@ def render(
         "request": request,
         "csrf": page_csrf(request),
         "user": getattr(request.state, "web_user", None),
+        "pack_nav": pack_nav(),
         **(context or {}),
     }
     response = templates.TemplateResponse(request, name, ctx, status_code=status)

@@ -14,14 +14,21 @@ templates.py     the built-in project templates
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from atelier.packs.base import PackSpec
+from atelier.packs.sdp.stages import STAGES
+from atelier.packs.sdp.templates import BUILT_IN_TEMPLATES
 
-if TYPE_CHECKING:
-    from atelier.ai.tools import ToolRegistry
-
-
-def register(registry: ToolRegistry) -> None:
-    from atelier.packs.sdp.stage_tools import STAGE_TOOLS
-
-    for tool in STAGE_TOOLS:
-        registry.register(tool())
+PACK = PackSpec(
+    key="sdp",
+    label="Software design",
+    description=(
+        "Nine stages from the product definition to the data model, SQL, API, stack and "
+        "an export package for coding agents."
+    ),
+    order=20,
+    tools="atelier.packs.sdp.stage_tools:tools",
+    project_page="atelier.web.pages_sdp:project_page",
+    progress="atelier.packs.sdp.stages:progress",
+    pipeline=STAGES,
+    templates=BUILT_IN_TEMPLATES,
+)

@@ -208,3 +208,8 @@ STAGE_TOOLS: tuple[type[StageTool], ...] = (
     SectionsTool,
     InfrastructureTool,
 )
+
+
+def tools() -> list[StageTool]:
+    """The pack's tools (``PackSpec.tools``): one per AI stage."""
+    return [tool() for tool in STAGE_TOOLS]

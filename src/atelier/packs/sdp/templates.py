@@ -8,18 +8,7 @@ stage takes no input, so no template fills it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True, slots=True)
-class TemplateSpec:
-    key: str  # stable slug, e.g. "saas-dashboard"
-    name: str
-    description: str
-    category: str  # an atelier.projects.models.TemplateCategory value
-    icon: str  # a Lucide icon name
-    # stage seed name → {"userInput": guidance}, for stages 1-8
-    stage_defaults: dict[str, dict[str, str]]
+from atelier.projects.template_spec import TemplateSpec
 
 
 def _defaults(**guidance: str) -> dict[str, dict[str, str]]:

@@ -10,11 +10,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from atelier.packs.base import PackSpec
+
 if TYPE_CHECKING:
-    from atelier.ai.tools import ToolRegistry
+    from atelier.ai.tools import Tool
+
+PACK = PackSpec(
+    key="strategy",
+    label="Strategy",
+    description=(
+        "Double-diamond phases (discover, define, develop, deliver) with tools such as "
+        "the customer journey, value proposition and business model canvas."
+    ),
+    order=10,
+    tools="atelier.packs.strategy:tools",
+    project_page="atelier.web.pages_strategy:project_page",
+    progress="atelier.packs.strategy:progress",
+)
 
 
-def register(registry: ToolRegistry) -> None:
+def tools() -> list[Tool]:
     from atelier.packs.strategy.business_model_canvas import BusinessModelCanvasTool
     from atelier.packs.strategy.customer_journey import CustomerJourneyTool
     from atelier.packs.strategy.empathy_map import EmpathyMapTool
@@ -23,10 +38,18 @@ def register(registry: ToolRegistry) -> None:
     from atelier.packs.strategy.problem_statement import ProblemStatementTool
     from atelier.packs.strategy.value_proposition import ValuePropositionTool
 
-    registry.register(CustomerJourneyTool())
-    registry.register(EmpathyMapTool())
-    registry.register(ProblemStatementTool())
-    registry.register(ValuePropositionTool())
-    registry.register(OutcomesModelTool())
-    registry.register(BusinessModelCanvasTool())
-    registry.register(ExperimentPlanTool())
+    return [
+        CustomerJourneyTool(),
+        EmpathyMapTool(),
+        ProblemStatementTool(),
+        ValuePropositionTool(),
+        OutcomesModelTool(),
+        BusinessModelCanvasTool(),
+        ExperimentPlanTool(),
+    ]
+
+
+def progress(project: object) -> str:
+    """A strategy project's place on its card: its double-diamond phase."""
+    phase = getattr(project, "phase", None)
+    return f"Phase: {str(getattr(phase, 'value', phase)).capitalize()}" if phase else ""

@@ -1,4 +1,7 @@
-"""`atelier models`: list and install the local GGUF models."""
+"""`atelier models`: list and install the local models (GGUF files run on this server).
+
+The command keeps its short name (people type it; the Makefile runs it); the module says
+"local models" because "models" means the ORM tables everywhere else in the code."""
 
 from __future__ import annotations
 

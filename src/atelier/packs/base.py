@@ -1,0 +1,84 @@
+"""``PackSpec``: everything a pack gives the engine, in one object.
+
+A pack is one folder (``atelier/packs/<key>/`` for the built-in ones, any importable
+package for a third-party one) whose ``__init__`` defines ``PACK = PackSpec(...)``, and
+one entry point that names it::
+
+    [project.entry-points."atelier.packs"]
+    sdp = "atelier.packs.sdp:PACK"
+
+The engine loops over the registry (``atelier.core.packs``) and never imports a pack by
+name: the app includes each pack's API routers, the web UI its page router, project
+pages and navigation entries, the job runner its job handlers, the tool registry its
+tools, project creation checks the pack key against the registry and creates the
+pipeline's stages, Alembic sees the tables of its models module, and the templates
+catalogue offers its templates.
+
+What a process may not need is named by a ``"package.module:attribute"`` reference and
+imported on first use (``atelier.core.packs.resolve``): routers, pages, tools, job
+handlers, models. The pipeline and the templates are plain data. See docs/packs.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from atelier.projects.stage_spec import StageSpec
+from atelier.projects.template_spec import TemplateSpec
+
+
+@dataclass(frozen=True, slots=True)
+class NavEntry:
+    """A link in the web UI's navigation bar."""
+
+    label: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class UploadKind:
+    """A kind of file a pack accepts, and its limits."""
+
+    key: str
+    label: str
+    max_bytes: int
+    content_types: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PackSpec:
+    key: str  # stored in projects.pack; lower case, at most 32 characters
+    label: str  # for people: "Software design"
+    description: str  # one or two sentences, shown when a project is created
+    order: int = 100  # where it comes in lists (lower first)
+    # "module:function" returning the pack's Tool instances.
+    tools: str | None = None
+    # "module:router" references of APIRouters, included under /api/v1.
+    api_routers: tuple[str, ...] = ()
+    # "module:router" of the pack's page routes (included in the web UI).
+    web_router: str | None = None
+    # "module:function" ``(request, session, access) -> Response``: the project's page.
+    project_page: str | None = None
+    # "module:function" ``(project) -> str``: where a project is, on its dashboard card.
+    progress: str | None = None
+    nav: tuple[NavEntry, ...] = ()
+    # "module:mapping" of job kind → ``async (runtime, job_id, control) -> result``.
+    job_handlers: str | None = None
+    # The ordered stages, for a pack whose projects move through a pipeline.
+    pipeline: tuple[StageSpec, ...] | None = None
+    # The module that defines the pack's ORM models (tables prefixed with the key).
+    models_module: str | None = None
+    # "module:attribute" of the pack's MCP resources and tools, if it serves any.
+    mcp: str | None = None
+    upload_kinds: tuple[UploadKind, ...] = ()
+    templates: tuple[TemplateSpec, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        key = self.key
+        if not (1 <= len(key) <= 32 and key.isascii() and key.replace("_", "").isalnum()):
+            raise ValueError(f"a pack key is 1-32 ASCII letters, digits or _: {key!r}")
+        if key != key.lower():
+            raise ValueError(f"a pack key is lower case: {key!r}")
+        numbers = [stage.number for stage in self.pipeline or ()]
+        if numbers != list(range(1, len(numbers) + 1)):
+            raise ValueError(f"pack {key!r}: pipeline stages must be numbered 1..n in order")

@@ -1,0 +1,24 @@
+"""A pack that exists only in the tests: what a third-party pack gets from the registry.
+
+It has one table (``example_notes``, created from its own metadata by the test harness,
+as a pack's migration would), one API route, one page, one job handler and one tool, and
+is registered with ``packs.add(PACK)`` exactly as its entry point would be. No engine
+file names it (tests/packs/test_example_pack.py checks that).
+"""
+
+from __future__ import annotations
+
+from atelier.packs.base import NavEntry, PackSpec
+
+PACK = PackSpec(
+    key="example",
+    label="Example",
+    description="A pack defined in the tests: notes on a project.",
+    order=95,
+    tools="tests.packs.example.tool:tools",
+    api_routers=("tests.packs.example.api:router",),
+    web_router="tests.packs.example.pages:router",
+    project_page="tests.packs.example.pages:project_page",
+    job_handlers="tests.packs.example.tasks:HANDLERS",
+    nav=(NavEntry("Example notes", "/example/about"),),
+)

@@ -1,0 +1,19 @@
+"""The example pack's one table, prefixed with its key."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Column, DateTime, Index, MetaData, String, Table, Uuid, func
+
+metadata = MetaData()
+
+notes = Table(
+    "example_notes",
+    metadata,
+    Column("id", Uuid, primary_key=True, default=uuid.uuid4),
+    Column("project_id", Uuid, nullable=False),
+    Column("text", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), server_default=func.now(), nullable=False),
+    Index("ix_example_notes_project_id", "project_id"),
+)
