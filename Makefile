@@ -70,6 +70,9 @@ test: $(STAMP) web-assets
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	# Import contracts (.importlinter): the engine names no pack, packs are independent,
+	# layers import downwards only.
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

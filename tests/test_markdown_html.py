@@ -7,8 +7,8 @@ import pytest
 
 from atelier.core.markdown_html import markdown_parser, render_markdown
 from atelier.exports import pdf
+from atelier.packs.sdp.pages import file_views
 from atelier.web.artifact_document import markdown_html
-from atelier.web.pages_sdp import file_views
 
 TABLE_WITH_BREAK = "| a |\n| --- |\n| x<br>y |\n"
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from atelier.ai.models import AIGeneration
 from atelier.ai.providers.fake import FakeProvider
 from atelier.ai.retry import RetryPolicy
-from atelier.artifacts.smart_populate import fill_gaps, prompt_name
+from atelier.ai.smart_populate import fill_gaps, prompt_name
 from atelier.core.db import session_scope
 from atelier.packs.general.brief import BriefInput
 from tests.conftest import run_jobs
@@ -168,7 +168,7 @@ async def test_the_job_result_says_which_fields_were_kept(
 
 
 def prompt_name_for(mode: str) -> str:
-    from atelier.artifacts.smart_populate import Mode
+    from atelier.artifacts.derivation import Mode
 
     name = prompt_name(Mode(mode))
     assert name.startswith(f"smart_populate.{mode}@")

@@ -15,14 +15,14 @@ from atelier import __version__
 from atelier.accounts.endpoints import router as accounts_router
 from atelier.accounts.org_endpoints import router as organizations_router
 from atelier.accounts.principal import AuthCache
-from atelier.accounts.throttle import LoginThrottle
+from atelier.accounts.throttle import LoginThrottle, policy_from
 
 # Imported for their @task registrations: the engine's job kinds.
 from atelier.ai import generation as _generation_tasks  # noqa: F401
+from atelier.ai import smart_populate as _smart_populate_tasks  # noqa: F401
 from atelier.ai.endpoints import audit_router, generate_router, providers_router, tools_router
 from atelier.ai.runtime import AIRuntime, ProviderPool
 from atelier.ai.tools import load_tools
-from atelier.artifacts import smart_populate as _smart_populate_tasks  # noqa: F401
 from atelier.artifacts.endpoints import artifact_router, project_artifacts_router
 from atelier.config import Settings, get_settings
 from atelier.core.crypto import Cipher
@@ -35,7 +35,6 @@ from atelier.core.packs import packs, resolve
 from atelier.core.security import password_gate
 from atelier.core.storage import LocalStorage
 from atelier.exports.endpoints import artifact_export_router, project_export_router
-from atelier.exports.package_endpoints import router as packages_router
 from atelier.exports.pdf_process import renderer as pdf_renderer
 from atelier.jobs.dispatch import ProcrastinateDispatch
 from atelier.jobs.endpoints import router as jobs_router
@@ -59,8 +58,6 @@ def include_api(app: FastAPI) -> None:
     for router in (
         accounts_router,
         organizations_router,
-        # Before projects_router: "/projects/import" is not a project id.
-        packages_router,
         projects_router,
         stages_router,
         templates_router,
@@ -163,7 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.auth_cache = AuthCache(ttl=settings.auth_cache_seconds)
-    app.state.login_throttle = LoginThrottle(app.state.sessionmaker, settings.login_policy())
+    app.state.login_throttle = LoginThrottle(app.state.sessionmaker, policy_from(settings))
     password_gate.configure(
         settings.password_hash_concurrency,
         settings.password_hash_queue,

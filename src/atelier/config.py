@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-if TYPE_CHECKING:
-    from atelier.accounts.throttle import Policy
 
 # Development-only key: signing and encryption with it protect nothing, which is
 # why any other environment refuses to start while it is in use.
@@ -125,24 +122,6 @@ class Settings(BaseSettings):
         if self.encryption_keys is not None:
             return parse_key_spec(self.encryption_keys.get_secret_value())
         return [("k0", self.secret_key.get_secret_value())]
-
-    def login_policy(self) -> Policy:
-        from atelier.accounts.throttle import Limit, Policy
-
-        return Policy(
-            address=Limit(
-                self.login_address_max_failures,
-                self.login_lockout_seconds,
-                self.login_address_lockout_max_seconds,
-            ),
-            account=Limit(
-                self.login_account_max_failures,
-                self.login_lockout_seconds,
-                self.login_account_lockout_max_seconds,
-            ),
-            failure_window_seconds=self.login_failure_window_seconds,
-            refusal_delay_seconds=self.login_refusal_delay_seconds,
-        )
 
     @property
     def resolved_storage_dir(self) -> Path:

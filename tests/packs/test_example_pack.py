@@ -75,21 +75,4 @@ def test_no_engine_file_names_a_pack() -> None:
         capture_output=True, text=True,
     ).stdout.splitlines()  # fmt: skip
     outside = [line for line in found if "/atelier/packs/" not in line]
-    known = [line for line in outside if not line.startswith(tuple(_NOT_YET_MOVED))]
-    assert not known, "\n".join(known)
-    assert all("tests.packs" not in line for line in outside)
-
-
-# Engine modules that still belong to the software design pack and move into it next
-# (issue 14, step 3): listed so that no new one can appear unnoticed.
-_NOT_YET_MOVED = [
-    str(SRC / "atelier" / name)
-    for name in (
-        "web/pages_sdp.py",
-        "web/pages_stage_versions.py",
-        "web/er_diagram.py",
-        "mcp/server.py",
-        "exports/packages.py",
-        "projects/stage_endpoints.py",
-    )
-]
+    assert not outside, "\n".join(outside)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from atelier.packs.sdp.datamodel import DataModel, Entity, EntityField, Relationship
-from atelier.web.er_diagram import MAX_FIELDS, layout, render_svg
+from atelier.packs.sdp.er_diagram import MAX_FIELDS, layout, render_svg
 from tests.sdp.examples import DATA_MODEL
 
 SVG = "{http://www.w3.org/2000/svg}"

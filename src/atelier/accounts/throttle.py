@@ -41,6 +41,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from atelier.accounts.models import LoginFailure
+from atelier.config import Settings
 from atelier.core.db import utcnow
 from atelier.core.errors import AtelierError
 from atelier.core.security import refusal_delay
@@ -94,6 +95,24 @@ def address_key(address: str) -> str:
 
 def account_key(email: str) -> str:
     return _key("account", email.strip().lower())
+
+
+def policy_from(settings: Settings) -> Policy:
+    """The policy the ``ATELIER_LOGIN_*`` settings describe."""
+    return Policy(
+        address=Limit(
+            settings.login_address_max_failures,
+            settings.login_lockout_seconds,
+            settings.login_address_lockout_max_seconds,
+        ),
+        account=Limit(
+            settings.login_account_max_failures,
+            settings.login_lockout_seconds,
+            settings.login_account_lockout_max_seconds,
+        ),
+        failure_window_seconds=settings.login_failure_window_seconds,
+        refusal_delay_seconds=settings.login_refusal_delay_seconds,
+    )
 
 
 class LoginThrottle:

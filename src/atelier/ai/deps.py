@@ -1,15 +1,16 @@
-"""Dependencies for the AI engine's endpoints."""
+"""Dependencies for the AI engine's endpoints. The job runner's (``Runner``, ``Events``,
+``wake``) live in ``jobs.deps`` and are re-exported here for the AI's own routes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from atelier.ai.runtime import AIRuntime
-from atelier.jobs.events import EventBus
-from atelier.jobs.runner import JobRunner
+from atelier.jobs.deps import Events as Events
+from atelier.jobs.deps import Runner as Runner
+from atelier.jobs.deps import wake as wake
 
 
 def _runtime(request: Request) -> AIRuntime:
@@ -17,20 +18,4 @@ def _runtime(request: Request) -> AIRuntime:
     return runtime
 
 
-def _events(request: Request) -> EventBus:
-    events: EventBus = request.app.state.events
-    return events
-
-
-def _runner(request: Request) -> JobRunner | None:
-    runner: JobRunner | None = request.app.state.jobs
-    return runner
-
-
 Runtime = Annotated[AIRuntime, Depends(_runtime)]
-Events = Annotated[EventBus, Depends(_events)]
-Runner = Annotated[JobRunner | None, Depends(_runner)]
-
-
-def wake(runner: JobRunner | None) -> Callable[[], None] | None:
-    return runner.wake if runner is not None else None

@@ -30,6 +30,7 @@ from atelier.core.errors import Conflict, NotFound
 from atelier.core.openapi import error_responses
 from atelier.core.pagination import Page
 from atelier.jobs.schemas import JobOut
+from atelier.jobs.schemas import job_out as job_out  # re-exported for older importers
 from atelier.projects.access import load_project, visible_to
 from atelier.projects.models import Project
 
@@ -37,12 +38,6 @@ providers_router = APIRouter(prefix="/ai-providers", tags=["ai providers"])
 tools_router = APIRouter(prefix="/tools", tags=["tools"])
 audit_router = APIRouter(tags=["ai usage"])
 generate_router = APIRouter()
-
-
-def job_out(job: Any) -> JobOut:
-    return JobOut.model_validate(job).model_copy(
-        update={"events_url": f"/api/v1/jobs/{job.id}/events"}
-    )
 
 
 # ------------------------------------------------------------------ providers

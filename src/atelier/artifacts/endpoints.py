@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from atelier.ai import service as ai_service
-from atelier.ai.deps import Runner, Runtime, wake
-from atelier.ai.endpoints import job_out
+from atelier.ai.deps import Runtime
 from atelier.artifacts import service, versions
 from atelier.artifacts.access import ArtifactRead, ArtifactWrite
+from atelier.artifacts.derivation import JOB_KIND as SMART_POPULATE
 from atelier.artifacts.models import Artifact, ArtifactStatus
 from atelier.artifacts.schemas import (
     ArtifactCreate,
@@ -25,11 +25,12 @@ from atelier.artifacts.schemas import (
     VersionOut,
     VersionSummary,
 )
-from atelier.artifacts.smart_populate import JOB_KIND as SMART_POPULATE
 from atelier.core.deps import DB, Paging
 from atelier.core.errors import Conflict
 from atelier.core.openapi import error_responses
 from atelier.core.pagination import Page
+from atelier.jobs.deps import Runner, wake
+from atelier.jobs.schemas import job_out
 from atelier.projects.access import ProjectRead, ProjectWrite
 
 project_artifacts_router = APIRouter(prefix="/projects/{project_id}/artifacts", tags=["artifacts"])

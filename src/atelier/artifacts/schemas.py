@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
+from atelier.artifacts.derivation import Mode
 from atelier.artifacts.models import ArtifactStatus, Derivation, GeneratedBy, VersionFormat
-from atelier.artifacts.smart_populate import Mode
 from atelier.core.schemas import InputModel, OutputModel
 from atelier.core.strict_json import StrictJsonObject
 from atelier.jobs.schemas import JobOut

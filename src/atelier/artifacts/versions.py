@@ -221,3 +221,15 @@ async def list_versions(
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (str(rows[-1].version) if more and rows else None)
+
+
+async def active_version_info(
+    session: AsyncSession, artifact_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[int, str]]:
+    """(number, generated_by) of each artifact's active version, in one query."""
+    rows = await session.execute(
+        select(
+            ArtifactVersion.artifact_id, ArtifactVersion.version, ArtifactVersion.generated_by
+        ).where(ArtifactVersion.artifact_id.in_(artifact_ids), ArtifactVersion.is_active.is_(True))
+    )
+    return {a: (v, str(g.value if hasattr(g, "value") else g)) for a, v, g in rows}

@@ -1,49 +1,37 @@
-"""Software Design Package exports (zip or folder, kept in storage) and imports.
+"""Project packages, for any pack whose projects have them: exports (zip or folder, kept
+in storage, one ``ExportPackage`` row each) and imports (a zip back as a new project).
 
-An export renders the package (``atelier.packs.sdp.package``), stores it, and records it
-with its validation result. An import takes such a zip back: size-limited, every name
-checked (no absolute paths, no "..", no links), the manifest's checksums verified, every
-stage's data validated against its model — and only then is anything written.
+What a package holds, and what importing one makes, is the pack's: its ``PackSpec``
+names a ``PackageHooks`` object (``PackSpec.packages``, ``"module:attribute"``). The
+engine stores what the hook builds, and reads an upload safely before the hook sees it:
+size-limited, every name checked (no absolute paths, no "..", no links), nothing
+extracted before every entry passed.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import lzma
 import stat
 import struct
 import uuid
 import zipfile
 import zlib
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atelier.accounts.principal import Principal
-from atelier.artifacts.models import Artifact, ArtifactVersion, GeneratedBy
-from atelier.artifacts.versions import json_content
-from atelier.core.db import utcnow
-from atelier.core.errors import InvalidInput, NotFound
+from atelier.core.errors import Conflict, InvalidInput, NotFound
+from atelier.core.packs import packs, resolve
 from atelier.core.pagination import encode_cursor, paginate_query
 from atelier.core.storage import Storage, StorageError
 from atelier.exports.models import ExportPackage, PackageFormat, ValidationStatus
-from atelier.packs.sdp import service as sdp
-from atelier.packs.sdp.package import (
-    FORMAT,
-    MANIFEST,
-    STORED_MODELS,
-    VALIDATION_FILE,
-    build_package,
-    sha256,
-)
-from atelier.packs.sdp.package_data import UnreadableDataFile, parse_data_file
-from atelier.packs.sdp.stages import STAGES
-from atelier.projects import pipeline
-from atelier.projects.models import Project, Stage, StageStatus
+
+if TYPE_CHECKING:
+    from atelier.accounts.principal import Principal
+    from atelier.projects.models import Project
 
 # A fixed timestamp for every zip entry: the same package gives the same zip bytes.
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -66,6 +54,47 @@ _ZIP_FAULTS = (
     OverflowError,
     struct.error,
 )
+
+
+# ------------------------------------------------------------------------------ the hooks
+@dataclass(frozen=True, slots=True)
+class BuiltPackage:
+    """A package as a pack's hook builds it for an export."""
+
+    files: dict[str, bytes]  # path in the package → content
+    manifest_sha256: str  # two exports with the same digest have identical files
+    validation_status: ValidationStatus = ValidationStatus.VALID
+    validation_messages: list[dict[str, Any]] = field(default_factory=list)
+
+
+class PackageHooks(Protocol):
+    """What a pack whose projects have packages gives the engine (``PackSpec.packages``)."""
+
+    async def build(self, session: AsyncSession, project: Project) -> BuiltPackage:
+        """The project's package, for an export (committed with the export's row)."""
+        ...
+
+    def accepts(self, files: dict[str, bytes]) -> bool:
+        """Whether an uploaded package's files are of this pack's format."""
+        ...
+
+    async def import_files(
+        self, session: AsyncSession, *, user: Principal, files: dict[str, bytes]
+    ) -> Project:
+        """A new project of ``user`` from a package's files (read safely by the engine);
+        InvalidInput (``invalid_package``) when they are not a valid package."""
+        ...
+
+
+def hooks_of(pack: str) -> PackageHooks | None:
+    """The package hooks of the pack ``pack``, or None when its projects have none."""
+    spec = packs.get(pack)
+    reference = getattr(spec, "packages", None) if spec is not None else None
+    return resolve(reference) if reference else None
+
+
+def _importers() -> list[PackageHooks]:
+    return [resolve(spec.packages) for spec in packs.all() if getattr(spec, "packages", None)]
 
 
 def zip_bytes(files: dict[str, bytes]) -> bytes:
@@ -92,8 +121,11 @@ async def create_export(
     format: PackageFormat,
     storage: Storage,
 ) -> ExportPackage:
-    """Render, validate and store the project's package, and commit its row."""
-    package = build_package(await sdp.snapshot(session, project))
+    """Build the project's package (its pack's hook), store it, and commit its row."""
+    hooks = hooks_of(project.pack)
+    if hooks is None:
+        raise Conflict("this project's pack makes no packages", code="no_package")
+    package = await hooks.build(session, project)
     export_id = uuid.uuid4()
     base = _key(project.id, export_id)
     if format == PackageFormat.ZIP:
@@ -102,25 +134,19 @@ async def create_export(
     else:
         path = base
         size = sum(storage.put(f"{base}/{name}", data) for name, data in package.files.items())
-    report = package.report
     row = ExportPackage(
         id=export_id,
         project_id=project.id,
         user_id=user.id,
         format=format,
-        validation_status=ValidationStatus(report.status),
-        validation_messages=[m.to_json() for m in report.messages],
+        validation_status=package.validation_status,
+        validation_messages=package.validation_messages,
         file_path=path,
         file_size_bytes=size,
         file_count=len(package.files),
         manifest_sha256=package.manifest_sha256,
     )
     session.add(row)
-    export_stage = await session.scalar(
-        select(Stage).where(Stage.project_id == project.id, Stage.stage_name == "export")
-    )
-    if export_stage is not None:
-        export_stage.validated_at = utcnow()
     try:
         await session.commit()
     except BaseException:
@@ -174,7 +200,8 @@ def package_zip(export: ExportPackage, storage: Storage) -> bytes:
 
 
 # ------------------------------------------------------------------------------- import
-def _refuse(detail: str) -> InvalidInput:
+def invalid_package(detail: str) -> InvalidInput:
+    """The error of an upload that is not a valid package (422 ``invalid_package``)."""
     return InvalidInput(detail, code="invalid_package")
 
 
@@ -193,29 +220,31 @@ def read_zip(data: bytes, *, max_unpacked: int) -> dict[str, bytes]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except _ZIP_FAULTS:
-        raise _refuse("the upload is not a zip file") from None
+        raise invalid_package("the upload is not a zip file") from None
     with archive:
         infos = [i for i in archive.infolist() if not i.is_dir()]
         if len(infos) > MAX_FILES:
-            raise _refuse(f"the package holds {len(infos)} files; at most {MAX_FILES}")
+            raise invalid_package(f"the package holds {len(infos)} files; at most {MAX_FILES}")
         declared = 0
         for info in infos:
             if not _safe_name(info.filename):
-                raise _refuse(f"unsafe file name in the package: {info.filename!r}")
+                raise invalid_package(f"unsafe file name in the package: {info.filename!r}")
             if stat.S_ISLNK(info.external_attr >> 16):
-                raise _refuse(f"links are not allowed in a package: {info.filename!r}")
+                raise invalid_package(f"links are not allowed in a package: {info.filename!r}")
             declared += info.file_size
         if declared > max_unpacked:
-            raise _refuse(f"the package unpacks to {declared} bytes; at most {max_unpacked}")
+            raise invalid_package(
+                f"the package unpacks to {declared} bytes; at most {max_unpacked}"
+            )
         files: dict[str, bytes] = {}
         total = 0
         for info in infos:
             content = _read_entry(archive, info)
             total += len(content)
             if len(content) > info.file_size or total > max_unpacked:
-                raise _refuse(f"{info.filename!r} is larger than the zip declares")
+                raise invalid_package(f"{info.filename!r} is larger than the zip declares")
             if info.filename in files:
-                raise _refuse(f"{info.filename!r} appears twice in the package")
+                raise invalid_package(f"{info.filename!r} appears twice in the package")
             files[info.filename] = content
     return files
 
@@ -224,164 +253,34 @@ def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     """One entry's bytes; a fault in it (the CRC is checked at its end) names the file."""
     # Checked before zipfile does: its error message is a ZipInfo's repr.
     if info.flag_bits & _ENCRYPTED:
-        raise _refuse(f"{info.filename}: encrypted; an exported package never is")
+        raise invalid_package(f"{info.filename}: encrypted; an exported package never is")
     try:
         with archive.open(info) as handle:
             # Read no more than declared (+1 to notice a lie): sizes in a zip's directory
             # are claims, not limits.
             return handle.read(info.file_size + 1)
     except _ZIP_FAULTS as error:
-        raise _refuse(f"{info.filename}: cannot be unpacked ({_reason(error)})") from None
+        raise invalid_package(
+            f"{info.filename}: cannot be unpacked ({short_reason(error)})"
+        ) from None
 
 
-def _reason(error: BaseException) -> str:
+def short_reason(error: BaseException) -> str:
+    """An exception's message on one line, at most 200 characters."""
     text = " ".join(str(error).split()) or type(error).__name__
     return text if len(text) <= 200 else text[:199] + "…"
-
-
-@dataclass(slots=True)
-class ImportedStage:
-    number: int
-    status: StageStatus
-    needs_review: bool
-    user_input: str | None
-    version: int | None
-    generated_by: GeneratedBy | None
-    content: str | None
-
-
-def verify_package(files: dict[str, bytes]) -> tuple[dict[str, Any], list[ImportedStage]]:
-    """The manifest and every stage's data, checked; InvalidInput names what is wrong."""
-    raw = files.get(MANIFEST)
-    if raw is None:
-        raise _refuse("the package has no manifest.json at its root")
-    try:
-        manifest = parse_data_file(MANIFEST, raw.decode())
-    except (UnreadableDataFile, UnicodeDecodeError) as error:
-        raise _refuse(f"{MANIFEST}: cannot be read ({_reason(error)})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise _refuse(f"manifest.json is not an Atelier package (format {FORMAT!r} expected)")
-    listed = manifest.get("files")
-    if not isinstance(listed, dict):
-        raise _refuse("manifest.json lists no files")
-    for path, digest in listed.items():
-        if path not in files:
-            raise _refuse(f"{path}: listed in the manifest but missing from the package")
-        if sha256(files[path]) != digest:
-            raise _refuse(f"{path}: checksum does not match the manifest")
-    unlisted = sorted(set(files) - set(listed) - {MANIFEST})
-    if unlisted:
-        raise _refuse(f"{unlisted[0]}: in the package but not in the manifest")
-    return manifest, _stages_of(manifest, files)
-
-
-def _stages_of(manifest: dict[str, Any], files: dict[str, bytes]) -> list[ImportedStage]:
-    entries = manifest.get("stages")
-    if not isinstance(entries, list) or len(entries) != len(STAGES):
-        raise _refuse(f"manifest.json must describe the {len(STAGES)} stages")
-    stages = []
-    for spec, entry in zip(STAGES, entries, strict=True):
-        if not isinstance(entry, dict) or entry.get("name") != spec.name:
-            raise _refuse(f"manifest.json: stage {spec.number} must be {spec.name!r}")
-        try:
-            status = StageStatus(str(entry.get("status")))
-            generated_by = GeneratedBy(entry["generated_by"]) if entry.get("generated_by") else None
-        except ValueError:
-            raise _refuse(f"manifest.json: stage {spec.number} has an unknown status") from None
-        content = _stage_content(spec.name, entry.get("data_file"), files)
-        version = entry.get("version")
-        stages.append(
-            ImportedStage(
-                number=spec.number,
-                status=status,
-                needs_review=bool(entry.get("needs_review")),
-                user_input=entry.get("user_input")
-                if isinstance(entry.get("user_input"), str)
-                else None,
-                version=version if isinstance(version, int) and version > 0 and content else None,
-                generated_by=generated_by,
-                content=content,
-            )
-        )
-    return stages
-
-
-def _stage_content(name: str, data_file: Any, files: dict[str, bytes]) -> str | None:
-    if not data_file:
-        return None
-    if not isinstance(data_file, str) or data_file not in files:
-        raise _refuse(f"manifest.json: stage {name!r} names a data file that is missing")
-    try:
-        data = parse_data_file(data_file, files[data_file].decode())
-    except (UnreadableDataFile, UnicodeDecodeError) as error:
-        raise _refuse(f"{data_file}: cannot be read ({_reason(error)})") from None
-    model = STORED_MODELS.get(name)
-    if model is None:  # the export stage: its report, kept as it is
-        if data_file != VALIDATION_FILE or not isinstance(data, dict):
-            raise _refuse(f"{data_file}: not a validation report")
-        return json_content(data)
-    try:
-        return model.model_validate(data).model_dump_json()
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(root)"
-        raise _refuse(f"{data_file}: {where}: {first['msg']}") from None
 
 
 async def import_package(
     session: AsyncSession, *, user: Principal, data: bytes, max_unpacked: int
 ) -> Project:
-    from atelier.projects.service import create_project
-
+    """A new project from an uploaded package zip, made by the pack whose format it is
+    (with one such pack installed, that pack says what is wrong with any other upload)."""
     files = read_zip(data, max_unpacked=max_unpacked)
-    manifest, stages = verify_package(files)
-    found = manifest.get("project")
-    meta: dict[str, Any] = found if isinstance(found, dict) else {}
-    name = str(meta.get("name") or "Imported project")[:200]
-    description = meta.get("description") if isinstance(meta.get("description"), str) else None
-    template = meta.get("template")
-    project = await create_project(
-        session,
-        user=user,
-        name=name,
-        description=description,
-        pack="sdp",
-        metadata={"template": template} if isinstance(template, str) else None,
-    )
-    artifacts = await sdp.stage_artifacts(session, project.id)
-    rows = (await session.scalars(select(Stage).where(Stage.project_id == project.id))).all()
-    by_number = {row.stage_number: row for row in rows}
-    for imported in stages:
-        stage = by_number[imported.number]
-        stage.status = imported.status
-        stage.needs_review = imported.needs_review
-        stage.user_input = imported.user_input
-        if imported.status == StageStatus.COMPLETE:
-            stage.completed_at = utcnow()
-        artifact = artifacts[STAGES[imported.number - 1].name]
-        artifact.input_data = {"user_input": imported.user_input or ""}
-        if imported.content is not None and imported.version is not None:
-            _add_imported_version(session, artifact, imported, user)
-    await session.flush()
-    await pipeline.refresh_current_stage(session, project)
-    return project
-
-
-def _add_imported_version(
-    session: AsyncSession, artifact: Artifact, imported: ImportedStage, user: Principal
-) -> None:
-    """The stage's active output under its original version number (the package's manifest
-    names it), so that exporting the import gives the same files."""
-    assert imported.content is not None and imported.version is not None
-    artifact.latest_version = imported.version
-    artifact.output_data = json.loads(imported.content)
-    session.add(
-        ArtifactVersion(
-            artifact_id=artifact.id,
-            version=imported.version,
-            content=imported.content,
-            generated_by=imported.generated_by or GeneratedBy.HUMAN,
-            created_by_id=user.id,
-            is_active=True,
-        )
-    )
+    importers = _importers()
+    if not importers:
+        raise invalid_package("no installed pack imports packages")
+    chosen = importers[0]
+    if len(importers) > 1:
+        chosen = next((hooks for hooks in importers if hooks.accepts(files)), chosen)
+    return await chosen.import_files(session, user=user, files=files)

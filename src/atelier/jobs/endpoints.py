@@ -11,16 +11,15 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 
 from atelier.accounts.deps import CurrentUser
-from atelier.ai.deps import Events, Runner
-from atelier.ai.endpoints import job_out
 from atelier.core.db import session_scope
 from atelier.core.deps import DB, Paging
 from atelier.core.openapi import error_responses
 from atelier.core.pagination import Page
 from atelier.jobs import service
+from atelier.jobs.deps import Events, Runner
 from atelier.jobs.events import EventBus, events_after
 from atelier.jobs.models import Job, JobStatus
-from atelier.jobs.schemas import JobOut
+from atelier.jobs.schemas import JobOut, job_out
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 

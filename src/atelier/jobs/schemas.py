@@ -25,3 +25,10 @@ class JobOut(OutputModel):
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     events_url: str = ""
+
+
+def job_out(job: Any) -> JobOut:
+    """A job as the API shows it, with the URL of its event stream."""
+    return JobOut.model_validate(job).model_copy(
+        update={"events_url": f"/api/v1/jobs/{job.id}/events"}
+    )

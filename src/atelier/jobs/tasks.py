@@ -1,7 +1,7 @@
 """Job handlers, registered by kind where they are defined.
 
 The engine's own handlers use the ``@task("kind")`` decorator in their module (generation
-in ``ai/generation.py``, smart-populate in ``artifacts/smart_populate.py``); a pack lists
+in ``ai/generation.py``, smart-populate in ``ai/smart_populate.py``); a pack lists
 its handlers in its ``PackSpec.job_handlers``. The runner gets them all from
 ``handlers_for(services)``, each bound to the app's services (the AI runtime): no list
 of job kinds is kept anywhere else.

@@ -15,12 +15,14 @@ from atelier.core.db import utcnow
 from atelier.core.deps import DB, Paging
 from atelier.core.errors import Conflict, field_error
 from atelier.core.openapi import error_responses
+from atelier.core.packs import packs
 from atelier.core.pagination import Page
 from atelier.core.schemas import InputModel, OutputModel
 from atelier.mcp import tokens
 from atelier.mcp.models import MCPToken
 from atelier.projects import pipeline
 from atelier.projects.access import ProjectAccess, ProjectRead, ProjectWrite
+from atelier.projects.catalog import label_of
 
 router = APIRouter(prefix="/projects/{project_id}/mcp-tokens", tags=["mcp"])
 
@@ -78,10 +80,14 @@ def _status(row: MCPToken, now: dt.datetime) -> Literal["active", "expired", "re
 
 
 def _require_pipeline(access: ProjectAccess) -> None:
-    if pipeline.pipeline_of(access.project) is None:
+    """MCP tokens serve what the project's pack offers over MCP (``PackSpec.mcp``)."""
+    spec = packs.get(access.project.pack)
+    if pipeline.pipeline_of(access.project) is None or not getattr(spec, "mcp", None):
+        serving = [s.label for s in packs.all() if getattr(s, "mcp", None)]
         raise Conflict(
-            "MCP tokens serve a software design package: only software design (sdp) "
-            "projects have them",
+            f"MCP tokens serve what a project's pack offers over MCP, and a "
+            f"{label_of(access.project.pack)} project has nothing to serve; projects of "
+            f"these packs do: {', '.join(serving) or 'none installed'}",
             code="no_stages",
         )
 

@@ -1,13 +1,13 @@
-"""The MCP server: one software design project, read by a coding agent.
+"""The MCP server: one project per token, served as the project's pack declares.
 
-A token names one project. Its Software Design Package (``build_package``) is served as
-resources, ``sdp://package/<path>``, and a few read-only tools answer the questions an
-agent asks while it builds the product: the stages, an entity, the endpoints, a text
-search, the cross-reference report.
+A token names one project. What an agent gets for it is the pack's: its ``PackSpec.mcp``
+names a ``PackMCP`` object (``"module:attribute"``) with the resources, listed and read
+per request, and the tools, registered once per pack; a caller sees only those of its
+project's pack. Every pack's tools reach the caller's project through
+``ProjectServer.project()``.
 
-Nothing is cached between calls: each one looks the token up again and renders the
-package from the database, so a revoked token stops at once and a new stage output is
-seen by the next call.
+Nothing is cached between calls: each one looks the token up again, so a revoked token
+stops at once and a new stage output is seen by the next call.
 
 Transports: streamable HTTP inside the web app at ``/mcp`` (``mount`` and ``running``,
 bearer-token auth through the SDK's ``token_verifier``), and stdio for one token
@@ -16,13 +16,11 @@ bearer-token auth through the SDK's ``token_verifier``), and stdio for one token
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import quote, unquote
+from typing import Any, Protocol
 
 from fastapi import FastAPI
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -31,10 +29,12 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
+from mcp.server.mcpserver.tools import ToolManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
-from mcp_types import INVALID_REQUEST, InputRequiredResult, ToolAnnotations
+from mcp_types import INVALID_REQUEST, CallToolResult, InputRequiredResult
 from mcp_types import Resource as MCPResource
+from mcp_types import Tool as MCPTool
 from pydantic import AnyUrl
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import JSONResponse
@@ -44,61 +44,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from atelier import __version__
 from atelier.config import Settings
 from atelier.core.db import make_engine, make_sessionmaker, session_scope
+from atelier.core.packs import packs, resolve
 from atelier.mcp import tokens
-from atelier.packs.sdp import service as sdp
-from atelier.packs.sdp.api_spec import ApiDesign, ApiEndpoint
-from atelier.packs.sdp.datamodel import DataModel, Entity, Relationship, column_name, table_name
-from atelier.packs.sdp.package import (
-    Package,
-    ProjectSnapshot,
-    StageSnapshot,
-    build_package,
-    snapshot_files,
-    stored,
-)
-from atelier.packs.sdp.stages import STAGES, StageSpec
-from atelier.projects import pipeline
 from atelier.projects.models import Project
 
 NAME = "atelier"
 PATH = "/mcp"
-URI_PREFIX = "sdp://package/"
-MAX_MATCHES = 200
-MAX_LINE = 300  # characters of a matching line shown by search_spec
-
-INSTRUCTIONS = (
-    "Atelier serves one software design project: its Software Design Package (product, "
-    "data model, database schema, API, stack, design system, sections, infrastructure). "
-    "Read the files as resources (sdp://package/<path>; README.md and manifest.json list "
-    "them) or ask the tools: list_stages, get_stage_output, list_entities, get_entity, "
-    "list_endpoints, search_spec, validate. Everything is read-only and always current."
-)
-
-# Every tool only reads, and reading twice gives the same answer.
-READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True)
-
-MIME_TYPES = {
-    ".md": "text/markdown",
-    ".json": "application/json",
-    ".yaml": "application/yaml",
-    ".yml": "application/yaml",
-    ".sql": "application/sql",
-}
-
-TokenSource = Callable[[], str | None]
-
-
-def mime_type(path: str) -> str:
-    suffix = path[path.rfind(".") :] if "." in path else ""
-    return MIME_TYPES.get(suffix, "text/plain")
-
-
-def uri_of(path: str) -> str:
-    return URI_PREFIX + quote(path, safe="/-._~")
-
-
-def path_of(uri: str) -> str | None:
-    return unquote(uri[len(URI_PREFIX) :]) if uri.startswith(URI_PREFIX) else None
 
 
 def token_rejected() -> MCPError:
@@ -109,34 +60,96 @@ def token_rejected() -> MCPError:
     )
 
 
+# ------------------------------------------------------------------------ what packs serve
+class PackMCP(Protocol):
+    """What a pack serves over MCP for each of its projects (``PackSpec.mcp`` names one).
+    Each method gets the server, whose ``project()`` is the caller's project."""
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def instructions(self) -> str: ...
+
+    def add_tools(self, server: ProjectServer, tools: ToolManager) -> None:
+        """Register the pack's tools (``tools.add_tool``): once, at start-up."""
+        ...
+
+    async def list_resources(self, server: ProjectServer) -> list[MCPResource]: ...
+
+    async def read_resource(
+        self, server: ProjectServer, uri: str
+    ) -> Iterable[ReadResourceContents]:
+        """The resource's contents; ResourceNotFoundError when the project has none."""
+        ...
+
+
+def served_packs() -> dict[str, PackMCP]:
+    """Every installed pack that serves something over MCP, by key."""
+    return {spec.key: resolve(spec.mcp) for spec in packs.all() if getattr(spec, "mcp", None)}
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: the raw MCP token, and the pack of its project."""
+
+    token: str
+    pack: str
+
+
+CallerSource = Callable[[], Caller | None]
+
+
+def _describe(served: Mapping[str, PackMCP]) -> tuple[str, str]:
+    """The server's title and instructions: one pack's own, or all of them."""
+    if len(served) == 1:
+        [only] = served.values()
+        return only.title, only.instructions
+    parts = [f"{pack.title}: {pack.instructions}" for pack in served.values()]
+    intro = "Atelier serves one project per token; what it offers depends on its kind."
+    return "Atelier", "\n\n".join([intro, *parts])
+
+
 # ------------------------------------------------------------------------------ the server
-class PackageServer(MCPServer[Any]):
-    """An MCPServer whose resources are the files of the caller's project package, which
-    differ per token and change with every new stage output: they are listed and read
-    from the database on each request instead of being registered up front."""
+class ProjectServer(MCPServer[Any]):
+    """An MCPServer for the caller's project. Its resources differ per token and change
+    with the project, so they are listed and read from the database on each request
+    (by the project's pack); its tools are those of the caller's project's pack."""
 
     def __init__(
         self,
         maker: async_sessionmaker[AsyncSession],
-        token_source: TokenSource,
+        caller_source: CallerSource,
+        served: Mapping[str, PackMCP],
         **options: Any,
     ) -> None:
+        title, instructions = _describe(served)
         super().__init__(
-            NAME,
-            title="Atelier software design package",
-            instructions=INSTRUCTIONS,
-            version=__version__,
-            **options,
+            NAME, title=title, instructions=instructions, version=__version__, **options
         )
         self._maker = maker
-        self._token_source = token_source
+        self._caller_source = caller_source
+        self._served = dict(served)
+        self._pack_tools: dict[str, ToolManager] = {}
+        for key, pack in self._served.items():
+            self._pack_tools[key] = ToolManager()
+            pack.add_tools(self, self._pack_tools[key])
+
+    def _caller(self) -> Caller:
+        caller = self._caller_source()
+        if caller is None:
+            raise token_rejected()
+        return caller
+
+    def _pack(self) -> tuple[PackMCP | None, ToolManager]:
+        """The caller's pack and its tools (None and none: its pack serves nothing)."""
+        key = self._caller().pack
+        return self._served.get(key), self._pack_tools.get(key) or ToolManager()
 
     @asynccontextmanager
     async def project(self) -> AsyncIterator[tuple[AsyncSession, Project]]:
         """The caller's project, looked up afresh from its token, with the session."""
-        raw = self._token_source()
-        if raw is None:
-            raise token_rejected()
+        raw = self._caller().token
         async with session_scope(self._maker) as session:
             found = await tokens.verify(session, raw)
             if found is None:
@@ -145,274 +158,67 @@ class PackageServer(MCPServer[Any]):
             await tokens.touch(session, row)
             yield session, project
 
-    async def snapshot(self) -> ProjectSnapshot:
-        async with self.project() as (session, project):
-            return await sdp.snapshot(session, project)
+    async def list_tools(self) -> list[MCPTool]:
+        _, tools = self._pack()
+        return [
+            MCPTool(
+                name=info.name,
+                title=info.title,
+                description=info.description,
+                input_schema=info.parameters,
+                output_schema=info.output_schema,
+                annotations=info.annotations,
+                icons=info.icons,
+                _meta=info.meta,
+            )
+            for info in tools.list_tools()
+        ]
 
-    async def package(self) -> Package:
-        snap = await self.snapshot()
-        # Rendering is pure CPU work (OpenAPI, Markdown): off the event loop.
-        return await asyncio.to_thread(build_package, snap)
+    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        caller = self._caller_source()
+        managers = (
+            [self._pack_tools[caller.pack]]
+            if caller is not None and caller.pack in self._pack_tools
+            else list(self._pack_tools.values())
+        )
+        for manager in managers:
+            tool = manager.get_tool(name)
+            if tool is not None:
+                return tool.parameters
+        return None
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        _, tools = self._pack()
+        if tools.get_tool(name) is None:
+            raise ToolError(f"Unknown tool: {name}")
+        if context is None:
+            context = Context(mcp_server=self, subscriptions=self._subscriptions)
+        result: CallToolResult | InputRequiredResult = await tools.call_tool(
+            name, arguments, context, convert_result=True
+        )
+        return result
 
     async def list_resources(self) -> list[MCPResource]:
-        package = await self.package()
-        return [_resource(path, content, package) for path, content in package.files.items()]
+        pack, _ = self._pack()
+        return await pack.list_resources(self) if pack is not None else []
 
     async def read_resource(
         self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
     ) -> Iterable[ReadResourceContents] | InputRequiredResult:
-        path = path_of(str(uri))
-        if path is None:
-            raise ResourceNotFoundError(f"not a package file: URIs start with {URI_PREFIX}")
-        package = await self.package()
-        content = package.files.get(path)
-        if content is None:
-            raise ResourceNotFoundError(f"the package has no file {path!r}; list the resources")
-        return [ReadResourceContents(content=content.decode(), mime_type=mime_type(path))]
-
-
-def _stage_of_path(path: str) -> StageSpec | None:
-    folder = path.split("/", 1)[0]
-    return next((s for s in STAGES if s.folder == folder), None)
-
-
-def _resource(path: str, content: bytes, package: Package) -> MCPResource:
-    spec = _stage_of_path(path)
-    if spec is not None:
-        description = f"Stage {spec.number}, {spec.label}: {spec.summary}"
-    elif path == "manifest.json":
-        description = "Every stage with its status and files, and each file's SHA-256"
-    else:
-        description = f"Index of {package.manifest['project']['name']}: stages and validation"
-    return MCPResource(
-        uri=uri_of(path),
-        name=path,
-        title=path.rsplit("/", 1)[-1],
-        description=description,
-        mime_type=mime_type(path),
-        size=len(content),
-    )
-
-
-# ------------------------------------------------------------------------------- the tools
-def _find_stage(snap: ProjectSnapshot, stage: int | str) -> StageSnapshot:
-    """A stage by number (1-9, also as text), seed name (dataModel) or label (Data Model)."""
-    key = stage.strip() if isinstance(stage, str) else stage
-    if isinstance(key, str) and key.isdigit():
-        key = int(key)
-    for snap_stage in snap.stages:
-        if key in (snap_stage.number, snap_stage.name) or (
-            isinstance(key, str)
-            and key.casefold() in (snap_stage.name.casefold(), snap_stage.label.casefold())
-        ):
-            return snap_stage
-    known = ", ".join(f"{s.number} {s.name}" for s in snap.stages)
-    raise ToolError(f"no stage {stage!r}; the stages are: {known}")
-
-
-def _data_model(snap: ProjectSnapshot) -> DataModel:
-    data = next((s.data for s in snap.stages if s.name == "dataModel"), None)
-    model = stored("dataModel", data)
-    if not isinstance(model, DataModel):
-        raise ToolError("the data model (stage 2) has no valid output yet")
-    return model
-
-
-def _api(snap: ProjectSnapshot) -> ApiDesign | None:
-    data = next((s.data for s in snap.stages if s.name == "api"), None)
-    model = stored("api", data)
-    return model if isinstance(model, ApiDesign) else None
-
-
-def _find_entity(model: DataModel, name: str) -> Entity:
-    wanted = name.strip().casefold()
-    for entity in model.entities:
-        if wanted in (entity.name.casefold(), table_name(entity.name)):
-            return entity
-    known = ", ".join(e.name for e in model.entities)
-    raise ToolError(f"no entity {name!r}; the entities are: {known}")
-
-
-def _relationship_json(rel: Relationship) -> dict[str, Any]:
-    return rel.model_dump(mode="json", by_alias=True)
-
-
-def _endpoint_json(endpoint: ApiEndpoint, base_path: str) -> dict[str, Any]:
-    return {
-        "key": endpoint.key,
-        "url": base_path + endpoint.path,
-        **endpoint.model_dump(mode="json"),
-    }
-
-
-def _stage_json(state: pipeline.StageState, version: int | None) -> dict[str, Any]:
-    stage = state.stage
-    return {
-        "number": stage.stage_number,
-        "name": stage.stage_name,
-        "label": stage.stage_label,
-        "status": state.status,
-        "needs_review": stage.needs_review,
-        "version": version,
-    }
-
-
-def _search(files: dict[str, bytes], query: str, limit: int) -> dict[str, Any]:
-    needle = query.casefold()
-    matches: list[dict[str, Any]] = []
-    truncated = False
-    for path, content in files.items():
-        for number, line in enumerate(content.decode().splitlines(), start=1):
-            if needle not in line.casefold():
-                continue
-            if len(matches) == limit:
-                truncated = True
-                break
-            matches.append({"path": path, "line": number, "text": line.strip()[:MAX_LINE]})
-        if truncated:
-            break
-    return {"query": query, "matches": matches, "truncated": truncated}
-
-
-def _add_tools(server: PackageServer) -> None:
-    def tool(fn: Callable[..., Any]) -> None:
-        server.add_tool(fn, annotations=READ_ONLY)
-
-    async def list_stages() -> dict[str, Any]:
-        """The project's nine pipeline stages, in order: number, name, label, status
-        (locked, active, generating, review, complete), whether it needs review after an
-        earlier stage changed, and its active output's version (null: no output yet)."""
-        async with server.project() as (session, project):
-            states = await pipeline.list_stages(session, project)
-            versions = await sdp.active_version_info(session, [s.artifact.id for s in states])
-            return {
-                "project": {"name": project.name, "description": project.description},
-                "current_stage": project.current_stage,
-                "stages": [
-                    _stage_json(s, info[0] if (info := versions.get(s.artifact.id)) else None)
-                    for s in states
-                ],
-            }
-
-    async def get_stage_output(stage: int | str, with_content: bool = True) -> dict[str, Any]:
-        """One stage's active output: its data (the JSON the stage stores) and the package
-        files it renders to, with their content unless with_content is false. `stage` is a
-        number (1-9), a name (product, dataModel, database, api, stack, design, sections,
-        infrastructure, export) or a label ("Data Model")."""
-        snap = await server.snapshot()
-        found = _find_stage(snap, stage)
-        number = found.number
-        files = await asyncio.to_thread(snapshot_files, snap, number)
-        return {
-            "number": number,
-            "name": found.name,
-            "label": found.label,
-            "status": found.status,
-            "version": found.version,
-            "data": found.data,
-            "files": [
-                {
-                    "path": path,
-                    "uri": uri_of(path),
-                    "mime_type": mime_type(path),
-                    **({"content": text} if with_content else {}),
-                }
-                for path, text in sorted(files.items())
-            ],
-        }
-
-    async def list_entities() -> dict[str, Any]:
-        """The data model's entities: name, description, SQL table, field names, and the
-        number of relationships each takes part in."""
-        model = _data_model(await server.snapshot())
-        return {
-            "entities": [
-                {
-                    "name": e.name,
-                    "description": e.description,
-                    "table": table_name(e.name),
-                    "fields": [f.name for f in e.fields],
-                    "relationships": sum(
-                        1 for r in model.relationships if e.name in (r.from_, r.to)
-                    ),
-                }
-                for e in model.entities
-            ]
-        }
-
-    async def get_entity(name: str) -> dict[str, Any]:
-        """One entity of the data model (by name, any case, or by table name): its fields
-        with their types and SQL columns, the relationships it takes part in, and the API
-        endpoints that serve it."""
-        snap = await server.snapshot()
-        model = _data_model(snap)
-        entity = _find_entity(model, name)
-        api = _api(snap)
-        return {
-            "name": entity.name,
-            "description": entity.description,
-            "table": table_name(entity.name),
-            "fields": [
-                {**f.model_dump(mode="json", by_alias=True), "column": column_name(f.name)}
-                for f in entity.fields
-            ],
-            "relationships": [
-                _relationship_json(r) for r in model.relationships if entity.name in (r.from_, r.to)
-            ],
-            "endpoints": [e.key for e in api.endpoints if e.entity == entity.name] if api else [],
-        }
-
-    async def list_endpoints(entity: str | None = None) -> dict[str, Any]:
-        """The API's endpoints (method, path, summary, entity, auth, request and response
-        fields), optionally only those serving one entity (any case)."""
-        api = _api(await server.snapshot())
-        if api is None:
-            raise ToolError("the API design (stage 4) has no valid output yet")
-        wanted = entity.strip().casefold() if entity else None
-        chosen = [e for e in api.endpoints if wanted is None or e.entity.casefold() == wanted]
-        return {
-            "base_path": api.base_path,
-            "entity": entity,
-            "endpoints": [_endpoint_json(e, api.base_path) for e in chosen],
-        }
-
-    async def search_spec(query: str, limit: int = 50) -> dict[str, Any]:
-        """Case-insensitive text search over every file of the package: each matching
-        line with its file path and line number (at most `limit`, up to 200)."""
-        needle = query.strip()
-        if not needle:
-            raise ToolError("give some text to search for")
-        package = await server.package()
-        return _search(package.files, needle, max(1, min(limit, MAX_MATCHES)))
-
-    async def validate() -> dict[str, Any]:
-        """The package's cross-reference validation: entities vs. tables, API vs. data
-        model, sections vs. API, missing stages. Status valid, warnings or errors, and each
-        message with its rule, file and item."""
-        package = await server.package()
-        report: dict[str, Any] = package.report.to_json()
-        return report
-
-    for fn in (
-        list_stages,
-        get_stage_output,
-        list_entities,
-        get_entity,
-        list_endpoints,
-        search_spec,
-        validate,
-    ):
-        tool(fn)
+        pack, _ = self._pack()
+        if pack is None:
+            raise ResourceNotFoundError("this project has no resources")
+        return await pack.read_resource(self, str(uri))
 
 
 def build_server(
     maker: async_sessionmaker[AsyncSession],
-    token_source: TokenSource,
+    caller_source: CallerSource,
     **options: Any,
-) -> PackageServer:
-    server = PackageServer(maker, token_source, **options)
-    _add_tools(server)
-    return server
+) -> ProjectServer:
+    return ProjectServer(maker, caller_source, served_packs(), **options)
 
 
 # ------------------------------------------------------------------------ streamable HTTP
@@ -439,14 +245,16 @@ class TokenVerifier:
             subject=str(row.user_id),
             scopes=[],
             expires_at=int(row.expires_at.timestamp()) if row.expires_at else None,
-            claims={"project_id": str(project.id)},
+            claims={"project_id": str(project.id), "pack": project.pack},
         )
 
 
-def bearer_token() -> str | None:
-    """The raw token of the HTTP request being served (set by the SDK's auth middleware)."""
+def bearer_caller() -> Caller | None:
+    """The caller of the HTTP request being served (set by the SDK's auth middleware)."""
     access = get_access_token()
-    return access.token if access is not None else None
+    if access is None:
+        return None
+    return Caller(access.token, str((access.claims or {}).get("pack", "")))
 
 
 @dataclass
@@ -455,7 +263,7 @@ class HTTPEndpoint:
     the app's lifespan builds a new one (``running``); outside it (an app driven without
     its lifespan) the endpoint answers 503 instead of failing."""
 
-    server: PackageServer
+    server: ProjectServer
     app: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -495,7 +303,7 @@ def mount(app: FastAPI) -> None:
     maker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
     server = build_server(
         maker,
-        bearer_token,
+        bearer_caller,
         token_verifier=TokenVerifier(maker),
         # Resource-server mode without OAuth: tokens come from Atelier itself, so there is
         # no authorization server to advertise; the issuer is required but unused.
@@ -527,13 +335,14 @@ async def serve_stdio(settings: Settings, raw_token: str) -> int:
     try:
         async with session_scope(maker) as session:
             found = await tokens.verify(session, raw_token)
+            pack = found[1].pack if found is not None else ""
         if found is None:
             print(
                 "error: the MCP token is unknown, revoked or expired, or its project is gone",
                 file=sys.stderr,
             )
             return 1
-        server = build_server(maker, lambda: raw_token)
+        server = build_server(maker, lambda: Caller(raw_token, pack))
         await server.run_stdio_async()
         return 0
     finally:

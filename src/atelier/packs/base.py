@@ -66,10 +66,18 @@ class PackSpec:
     job_handlers: str | None = None
     # The ordered stages, for a pack whose projects move through a pipeline.
     pipeline: tuple[StageSpec, ...] | None = None
+    # "module:object" of the pipeline's StageHooks (projects/stage_hooks.py): hand-written
+    # outputs' models, deterministic stages, a stage's files. None: the plain defaults.
+    stage_hooks: str | None = None
     # The module that defines the pack's ORM models (tables prefixed with the key).
     models_module: str | None = None
-    # "module:attribute" of the pack's MCP resources and tools, if it serves any.
+    # "module:attribute" of the pack's MCP resources and tools, if it serves any
+    # (an ``atelier.mcp.server.PackMCP``, for the projects of the pack).
     mcp: str | None = None
+    # "module:attribute" of the pack's project packages, if its projects have them (an
+    # ``atelier.exports.packages.PackageHooks``): what an export stores, and the project
+    # an uploaded package becomes.
+    packages: str | None = None
     upload_kinds: tuple[UploadKind, ...] = ()
     templates: tuple[TemplateSpec, ...] = field(default=())
 

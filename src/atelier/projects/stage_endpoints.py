@@ -8,19 +8,19 @@ from fastapi import APIRouter, Path, Response, status
 from pydantic import ValidationError
 
 from atelier.ai import service as ai_service
-from atelier.ai.deps import Runner, Runtime, wake
-from atelier.ai.endpoints import job_out
+from atelier.ai.deps import Runtime
 from atelier.artifacts import versions
 from atelier.artifacts.models import GeneratedBy
 from atelier.core.deps import DB, Paging
 from atelier.core.errors import Conflict, InvalidInput
 from atelier.core.openapi import error_responses
 from atelier.core.pagination import Page
-from atelier.packs.sdp import service as sdp
-from atelier.packs.sdp.package import STORED_MODELS, snapshot_files
+from atelier.jobs.deps import Runner, wake
+from atelier.jobs.schemas import job_out
 from atelier.projects import pipeline
 from atelier.projects.access import ProjectRead, ProjectWrite
 from atelier.projects.pipeline import StageState
+from atelier.projects.stage_hooks import hooks_for
 from atelier.projects.stage_schemas import (
     StageFilesOut,
     StageGenerateIn,
@@ -38,7 +38,7 @@ VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 async def _stage_out(session: DB, state: StageState) -> StageOut:
-    active = await sdp.active_version_info(session, [state.artifact.id])
+    active = await versions.active_version_info(session, [state.artifact.id])
     info = active.get(state.artifact.id)
     return StageOut.of(state, info[0] if info else None)
 
@@ -46,7 +46,7 @@ async def _stage_out(session: DB, state: StageState) -> StageOut:
 @router.get("", response_model=StagesOut)
 async def list_stages(access: ProjectRead, session: DB) -> StagesOut:
     states = await pipeline.list_stages(session, access.project)
-    active = await sdp.active_version_info(session, [s.artifact.id for s in states])
+    active = await versions.active_version_info(session, [s.artifact.id for s in states])
     items = [
         StageOut.of(s, info[0] if (info := active.get(s.artifact.id)) else None) for s in states
     ]
@@ -73,7 +73,7 @@ async def update_stage(
         state.stage.user_input = body.user_input
         state.artifact.input_data = {"user_input": body.user_input}
     if body.data is not None:
-        model = STORED_MODELS.get(state.stage.stage_name)
+        model = hooks_for(access.project.pack).output_model(state.stage.stage_name)
         if model is None:
             raise Conflict(
                 f"stage {number} ({state.stage.stage_label}) is compiled, not written: "
@@ -133,17 +133,11 @@ async def generate_stage(
     project = access.project
     state = await pipeline.get_stage(session, project, number)
     pipeline.ensure_changeable(state)
-    name = state.stage.stage_name
-    if name == "export" or (name == "database" and not body.ai):
-        if name == "export":
-            await sdp.compile_export(session, project, state, access.user)
-        else:
-            await sdp.compile_database(session, project, state, access.user)
+    hooks = hooks_for(project.pack)
+    if await hooks.before_generation(session, project, state, access.user, ai=body.ai):
         response.status_code = status.HTTP_200_OK
         await session.flush()
         return StageGenerateOut(stage=await _stage_out(session, state), job=None)
-    if name == "database":
-        await sdp.compile_database(session, project, state, access.user)
     job, _ = await ai_service.request_generation(
         session,
         runtime=runtime,
@@ -204,5 +198,5 @@ async def activate_output(
 async def stage_files(number: StageNumber, access: ProjectRead, session: DB) -> StageFilesOut:
     """The files the stage's active output becomes in an exported package."""
     await pipeline.get_stage(session, access.project, number)
-    snap = await sdp.snapshot(session, access.project)
-    return StageFilesOut(files=snapshot_files(snap, number))
+    files = await hooks_for(access.project.pack).files(session, access.project, number)
+    return StageFilesOut(files=files)

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from atelier.accounts.principal import Principal
 from atelier.ai.models import AIGeneration
 from atelier.artifacts import service, versions
+from atelier.artifacts.derivation import Mode
 from atelier.artifacts.models import Artifact, ArtifactVersion
-from atelier.artifacts.smart_populate import Mode
 from atelier.core.errors import NotFound
 from atelier.jobs.models import Job, JobStatus
 from atelier.jobs.service import load_job

@@ -11,20 +11,20 @@ from atelier.web import (
     auth_pages,
     pages_account,
     pages_artifact_actions,
+    pages_artifacts,
     pages_import,
     pages_jobs,
     pages_orgs,
     pages_projects,
-    pages_sdp,
-    pages_stage_versions,
-    pages_strategy,
+    pages_tools,
     pages_usage,
     pages_versions,
 )
 from atelier.web.errors import install_web_error_handlers
 from atelier.web.templating import HERE
 
-# Page routers of each area, included in this order (see their modules).
+# Page routers of each area, included in this order (see their modules), before every
+# pack's own (PackSpec.web_router): an engine route wins over a pack route it matches.
 PAGE_ROUTERS = [
     auth_pages.router,
     # Before the projects' routes: /projects/import is not a /projects/{id}.
@@ -34,9 +34,9 @@ PAGE_ROUTERS = [
     pages_usage.router,
     pages_jobs.router,
     pages_orgs.router,
-    pages_strategy.router,
-    pages_sdp.router,
-    pages_stage_versions.router,
+    pages_artifacts.router,
+    # The tool form that starts an artifact, for any project.
+    pages_tools.router,
     pages_artifact_actions.router,
     pages_versions.router,
 ]

@@ -15,9 +15,9 @@ from fastapi import APIRouter
 
 from atelier.web import pages_ai_providers, pages_api_keys, pages_local_models, pages_profile
 
-# Names that pages_projects, pages_sdp, pages_jobs, pages_usage and pages_orgs import from
-# here: they live in their own modules since the split, and are passed on until those
-# modules import them from there.
+# Names that pages_projects, the sdp pack's pages, pages_jobs, pages_usage and pages_orgs
+# import from here: they live in their own modules since the split, and are passed on
+# until those modules import them from there.
 from atelier.web.ai_readiness import ai_ready
 from atelier.web.cursors import cursor_or_none
 from atelier.web.settings_tabs import TABS

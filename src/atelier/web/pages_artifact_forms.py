@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from atelier.accounts.principal import Principal
 from atelier.ai.tools import Tool
 from atelier.artifacts import service
+from atelier.artifacts.derivation import JOB_KIND as SMART_POPULATE
+from atelier.artifacts.derivation import Mode
 from atelier.artifacts.models import Artifact, ArtifactStatus
-from atelier.artifacts.smart_populate import JOB_KIND as SMART_POPULATE
-from atelier.artifacts.smart_populate import Mode
 from atelier.core.deps import DB
 from atelier.core.errors import AtelierError, NotFound
 from atelier.jobs.models import Job, JobStatus

@@ -21,10 +21,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atelier.artifacts.derivation import Mode
 from atelier.artifacts.diff import DiffRow as DiffRow
 from atelier.artifacts.diff import diff_rows as diff_rows
 from atelier.artifacts.models import ArtifactStatus
-from atelier.artifacts.smart_populate import Mode
 from atelier.core.deps import DB
 from atelier.jobs.models import Job, JobStatus
 from atelier.web import pages_artifact_compare, pages_artifact_edit, pages_artifact_forms
@@ -48,7 +48,7 @@ from atelier.web.session import WebUser
 from atelier.web.templating import render
 
 # The redundant "as" imports above keep names importable from here for the page modules
-# that still import them from this one (pages_stage_versions).
+# that still import them from this one (the sdp pack's pages_stage_versions).
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages_artifact_edit.router)

@@ -16,11 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atelier.accounts.principal import Principal
-from atelier.ai.deps import Events, Runner
 from atelier.artifacts.models import Artifact
 from atelier.core.deps import DB
 from atelier.core.errors import Conflict
 from atelier.jobs import service as job_service
+from atelier.jobs.deps import Events, Runner
 from atelier.jobs.models import Job, JobStatus
 from atelier.projects.access import visible_to
 from atelier.projects.models import Project

@@ -18,14 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atelier.accounts.principal import Principal
 from atelier.ai import service as ai_service
-from atelier.ai.deps import wake
+from atelier.ai.generation_preflight import check_generation_allowed
 from atelier.ai.models import AIProviderConfig
 from atelier.ai.tools import Tool
 from atelier.artifacts import service
-from atelier.artifacts.generation_preflight import check_generation_allowed
+from atelier.artifacts.derivation import Mode
 from atelier.artifacts.models import Artifact
-from atelier.artifacts.smart_populate import Mode
 from atelier.core.errors import AtelierError, InvalidInput, NotFound
+from atelier.jobs.deps import wake
 from atelier.jobs.models import Job
 from atelier.projects.models import Project
 from atelier.web.failure_messages import FAILURES, failure

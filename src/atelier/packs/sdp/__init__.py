@@ -10,6 +10,13 @@ crossref.py      deterministic cross-reference validation of a package
 package.py       a package's files, index and manifest (pure)
 service.py       the deterministic stages and package snapshots on the database
 templates.py     the built-in project templates
+pages*.py        the web pages (overview, stages, versions, validation, exports, MCP)
+web.py           their routers joined: the pack's web_router
+er_diagram.py    the data model's ER diagram, an SVG drawn on the server
+stage_hooks.py   the engine's stage endpoints' questions answered (models, compiled stages)
+package_files.py its package export and import (the engine's exports.packages hooks)
+package_endpoints.py  GET/POST of packages: the pack's api_routers
+mcp.py           the package's MCP resources and tools, served per project token
 """
 
 from __future__ import annotations
@@ -27,8 +34,13 @@ PACK = PackSpec(
     ),
     order=20,
     tools="atelier.packs.sdp.stage_tools:tools",
-    project_page="atelier.web.pages_sdp:project_page",
+    api_routers=("atelier.packs.sdp.package_endpoints:router",),
+    web_router="atelier.packs.sdp.web:router",
+    project_page="atelier.packs.sdp.pages:project_page",
     progress="atelier.packs.sdp.stages:progress",
     pipeline=STAGES,
+    stage_hooks="atelier.packs.sdp.stage_hooks:HOOKS",
+    mcp="atelier.packs.sdp.mcp:MCP",
+    packages="atelier.packs.sdp.package_files:HOOKS",
     templates=BUILT_IN_TEMPLATES,
 )

@@ -10,7 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atelier.accounts.principal import Principal
-from atelier.artifacts.models import Artifact, ArtifactVersion, GeneratedBy
+from atelier.artifacts.models import Artifact, GeneratedBy
+
+# Re-exported: the pack's pages and MCP resources read it from here.
+from atelier.artifacts.versions import active_version_info as active_version_info
 from atelier.artifacts.versions import add_version, json_content
 from atelier.core.errors import Conflict
 from atelier.packs.sdp.datamodel import DataModel
@@ -19,18 +22,6 @@ from atelier.packs.sdp.sqlgen import compile_all
 from atelier.packs.sdp.stage_tools import DatabaseSchema
 from atelier.projects.models import Project, Stage, Template
 from atelier.projects.pipeline import StageState, ensure_changeable, list_stages
-
-
-async def active_version_info(
-    session: AsyncSession, artifact_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, tuple[int, str]]:
-    """(number, generated_by) of each artifact's active version."""
-    rows = await session.execute(
-        select(
-            ArtifactVersion.artifact_id, ArtifactVersion.version, ArtifactVersion.generated_by
-        ).where(ArtifactVersion.artifact_id.in_(artifact_ids), ArtifactVersion.is_active.is_(True))
-    )
-    return {a: (v, str(g.value if hasattr(g, "value") else g)) for a, v, g in rows}
 
 
 async def snapshot(session: AsyncSession, project: Project) -> ProjectSnapshot:

@@ -24,7 +24,8 @@ PACK = PackSpec(
     ),
     order=10,
     tools="atelier.packs.strategy:tools",
-    project_page="atelier.web.pages_strategy:project_page",
+    web_router="atelier.packs.strategy.pages:router",
+    project_page="atelier.packs.strategy.pages:project_page",
     progress="atelier.packs.strategy:progress",
 )
 

@@ -11,7 +11,6 @@ here is tool-specific: the tool's input model is the output schema of the call.
 
 from __future__ import annotations
 
-import enum
 import json
 import uuid
 from functools import cache
@@ -25,43 +24,15 @@ from atelier.ai.generation import generator_for, prepare_call
 from atelier.ai.providers.base import Message
 from atelier.ai.runtime import AIRuntime
 from atelier.ai.tools import Tool
-from atelier.artifacts.models import Derivation
+from atelier.artifacts.derivation import JOB_KIND, Mode
 from atelier.jobs.runner import JobControl, JobFailed
 from atelier.jobs.tasks import task
 
-JOB_KIND = "smart_populate"
 PROMPT_FILE = Path(__file__).parent / "prompts" / "smart_populate.j2"
 PROMPT_VERSION = "2"  # 2: continue_from_results also sees the inputs
 # Outputs are embedded in the prompt; a bound keeps a huge artifact from blowing the
 # model's context.
 MAX_EMBEDDED_CHARS = 12_000
-
-
-class Mode(enum.StrEnum):
-    EDIT_INPUTS = "edit_inputs"
-    CONTINUE_FROM_RESULTS = "continue_from_results"
-    MERGE_ENHANCE = "merge_enhance"
-
-    @property
-    def derivation(self) -> Derivation:
-        return {
-            Mode.EDIT_INPUTS: Derivation.EDITED_INPUTS,
-            Mode.CONTINUE_FROM_RESULTS: Derivation.CONTINUED,
-            Mode.MERGE_ENHANCE: Derivation.MERGED,
-        }[self]
-
-    @property
-    def uses_ai(self) -> bool:
-        return self is not Mode.EDIT_INPUTS
-
-    @property
-    def explanation(self) -> str:
-        return {
-            Mode.EDIT_INPUTS: "Load the original inputs into the form, unchanged.",
-            Mode.CONTINUE_FROM_RESULTS: "AI turns the results into a richer starting input.",
-            Mode.MERGE_ENHANCE: "AI combines the original inputs and the results into the "
-            "best starting input.",
-        }[self]
 
 
 def prompt_name(mode: Mode) -> str:

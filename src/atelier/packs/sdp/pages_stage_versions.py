@@ -37,13 +37,7 @@ from atelier.packs.sdp.package import (
     snapshot_files,
     stage_files,
 )
-from atelier.packs.sdp.stages import STAGES, StageSpec
-from atelier.projects import pipeline
-from atelier.projects.access import Need, ProjectAccess
-from atelier.projects.pipeline import StageState
-from atelier.web.flash import FormText, back
-from atelier.web.pages_artifacts import DiffRow, VersionRow, diff_rows, version_data
-from atelier.web.pages_sdp import (
+from atelier.packs.sdp.pages import (
     StageFile,
     data_model_diagram,
     file_views,
@@ -53,6 +47,12 @@ from atelier.web.pages_sdp import (
     pager,
     stage_url,
 )
+from atelier.packs.sdp.stages import STAGES, StageSpec
+from atelier.projects import pipeline
+from atelier.projects.access import Need, ProjectAccess
+from atelier.projects.pipeline import StageState
+from atelier.web.flash import FormText, back
+from atelier.web.pages_artifacts import DiffRow, VersionRow, diff_rows, version_data
 from atelier.web.paging import page_size
 from atelier.web.session import WebUser, csrf_ok
 from atelier.web.templating import render

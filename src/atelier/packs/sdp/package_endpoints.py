@@ -1,4 +1,8 @@
-"""/projects/{id}/exports, /exports/{id}, /projects/import: Software Design Packages."""
+"""/projects/{id}/exports, /exports/{id}, /projects/import: Software Design Packages.
+
+The software design pack's API routes (``PackSpec.api_routers``); storing, listing and
+reading back a package is the engine's (``atelier.exports.packages``), what is in one
+the pack's (``package_files``)."""
 
 from __future__ import annotations
 

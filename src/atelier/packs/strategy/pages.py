@@ -1,9 +1,12 @@
-"""Pages of the web UI: strategy projects (the double diamond and its tools) and the tool
-form that starts an artifact.
+"""Pages of the strategy pack: a strategy project (the double diamond and its tools), and
+its phase.
 
-``project_page`` is what ``/projects/{id}`` shows for a project of pack "strategy"; the
-same page is also served at ``/strategy/{id}``. The artifact pages (``pages_artifacts``)
-are included in this module's router.
+``project_page`` is what ``/projects/{id}`` shows for a project of pack "strategy"
+(``PackSpec.project_page``); the same page is also served at ``/strategy/{id}``
+(``router``, the pack's ``PackSpec.web_router``). The tool form that starts an artifact
+(``/projects/{id}/tools/{key}/new``) and the artifact pages are the engine's
+(``atelier.web.pages_tools``, ``atelier.web.pages_artifacts``): every pack's projects
+use them.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from atelier.ai.tools import Tool, load_tools
 from atelier.artifacts import service as artifacts
 from atelier.artifacts.models import Artifact
 from atelier.core.deps import DB
-from atelier.core.errors import NotFound
 from atelier.jobs.models import Job, JobStatus
 from atelier.projects import service as projects
 from atelier.projects.access import Need, ProjectAccess, load_project
@@ -31,13 +33,11 @@ from atelier.web.artifact_loading import project_url
 from atelier.web.flash import FormText
 from atelier.web.session import WebUser, csrf_ok, safe_next
 from atelier.web.templating import render
-from atelier.web.tool_form import ToolForm, render_tool_form, submit_tool_form, usable_providers
 
-# The strategy pack's key (this page module moves into the pack with issue 14's next step).
+# The strategy pack's key (its PackSpec's).
 PACK_KEY = "strategy"
 
 router = APIRouter(include_in_schema=False)
-router.include_router(pages_artifacts.router)
 
 # A project page lists this many artifacts at most (the API pages through the rest).
 MAX_ARTIFACTS = 500
@@ -165,49 +165,3 @@ async def change_phase(
         return RedirectResponse(target, status_code=303)  # nothing changed; the page shows it
     await projects.update_project(session, access=access, changes={"phase": Phase(phase)})
     return RedirectResponse(target, status_code=303)
-
-
-# --- the tool form ----------------------------------------------------------------------------
-
-
-def _usable_tool(project: Project, key: str) -> Tool:
-    """A tool a project can start an artifact with here: its own pack's or a general one
-    (pipeline stage tools have their own pages)."""
-    tool = load_tools().get(key)
-    if tool is None or tool.pack not in (project.pack, DEFAULT_PACK):
-        raise NotFound(f"no tool named {key!r} for this project", code="tool_not_found")
-    return tool
-
-
-def _new_form(project: Project, tool: Tool) -> ToolForm:
-    return ToolForm(
-        project=project,
-        tool=tool,
-        action=f"/projects/{project.id}/tools/{tool.key}/new",
-        title=f"New {tool.title.lower()}",
-        intro=tool.description,
-        submit="Generate",
-        cancel_url=project_url(project),
-        crumbs=[("Projects", "/projects"), (project.name, project_url(project))],
-        name="",
-        name_default=tool.title,
-    )
-
-
-@router.get("/projects/{project_id}/tools/{tool_key}/new", response_class=HTMLResponse)
-async def new_artifact_form(
-    request: Request, project_id: uuid.UUID, tool_key: str, user: WebUser, session: DB
-) -> Response:
-    access = await load_project(session, user=user, project_id=project_id, need=Need.WRITE)
-    form = _new_form(access.project, _usable_tool(access.project, tool_key))
-    form.providers = await usable_providers(session, user)
-    return render_tool_form(request, form)
-
-
-@router.post("/projects/{project_id}/tools/{tool_key}/new", response_class=HTMLResponse)
-async def create_artifact(
-    request: Request, project_id: uuid.UUID, tool_key: str, user: WebUser, session: DB
-) -> Response:
-    access = await load_project(session, user=user, project_id=project_id, need=Need.WRITE)
-    form = _new_form(access.project, _usable_tool(access.project, tool_key))
-    return await submit_tool_form(request, session, user, form)

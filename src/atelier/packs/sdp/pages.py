@@ -1,4 +1,5 @@
-"""Pages of the web UI: the software design pipeline (pack ``sdp``).
+"""Pages of the software design pipeline (pack ``sdp``), included in the web UI through
+``PackSpec.web_router`` (``atelier.packs.sdp.web``, with ``pages_stage_versions``).
 
 * the project overview (``project_page``, called by the projects area for an sdp
   project's ``/projects/{id}``; also served at ``/sdp/{id}``): the nine stages as a
@@ -43,6 +44,7 @@ from atelier.mcp.models import MCPToken
 from atelier.packs.sdp import service as sdp
 from atelier.packs.sdp.crossref import ValidationMessage, ValidationReport
 from atelier.packs.sdp.datamodel import DataModel
+from atelier.packs.sdp.er_diagram import render_svg
 from atelier.packs.sdp.package import (
     DATA_FILES,
     STORED_MODELS,
@@ -57,7 +59,6 @@ from atelier.projects import pipeline
 from atelier.projects.access import Need, ProjectAccess, load_project
 from atelier.projects.models import TemplateCategory
 from atelier.projects.pipeline import StageState
-from atelier.web.er_diagram import render_svg
 from atelier.web.flash import FormText, back, notice_of
 from atelier.web.pages_account import cursor_or_none
 from atelier.web.paging import page_size, page_url
