@@ -29,6 +29,7 @@ import pytest
 
 from tests.ai.fake_openai_server import unused_port
 from tests.factories import BRIEF_INPUT, BRIEF_OUTPUT
+from tests.sdp.examples import OUTPUTS
 
 SEED = 20261207
 # 100, not fewer: with the free-form JSON check taken out (a 500 on a 2**64 integer), 20
@@ -144,6 +145,12 @@ class _Seeder:
         org = self.post("/organizations", {"name": "Fuzz org", "slug": f"fuzz-{uuid4().hex[:8]}"})
         general = self.post("/projects", {"name": "Fuzz general", "organization_id": org["id"]})
         sdp = self.post("/projects", {"name": "Fuzz design", "pack": "sdp"})
+        # Two hand-written outputs of stage 1, so that the stage's outputs, versions and
+        # activation reach their logic rather than "no such version".
+        for name in ("Tasklane", "Tasklane 2"):
+            self.patch(
+                f"/projects/{sdp['id']}/stages/1", {"data": {**OUTPUTS["product"], "name": name}}
+            )
         return general["id"], sdp["id"], org["id"]
 
     def artifact(self, project_id: str) -> str:
@@ -195,6 +202,7 @@ def _seed(base: str) -> tuple[str, dict[str, list[Any]]]:
             artifact = seed.artifact(general)
             found = {
                 "projects": [general, sdp],
+                "sdp_projects": [sdp],
                 "organizations": [org],
                 "artifacts": [artifact],
                 "providers": [seed.post("/ai-providers", provider_body)["id"]],
@@ -253,6 +261,9 @@ def _config(ids: dict[str, list[Any]]) -> str:
     for parameter, kind in _BINDINGS.items():
         kind = "doomed_" + kind if kind in ("mcp_tokens", "api_keys") else kind
         lines.append(f'"{parameter}" = {binding(kind)}')
+    # The stage operations: a software design project's stages (another pack has none).
+    lines.append('\n[[operations]]\ninclude-path-regex = "/stages"\n[operations.parameters]')
+    lines.append(f'"path.project_id" = {binding("sdp_projects")}')
     lines.append('\n[[operations]]\ninclude-method = "DELETE"\n[operations.parameters]')
     for parameter, kind in _BINDINGS.items():
         if parameter.startswith("path.") and kind in _DOOMED:
