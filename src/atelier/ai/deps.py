@@ -1,5 +1,4 @@
-"""Dependencies for the AI engine's endpoints. The job runner's (``Runner``, ``Events``,
-``wake``) live in ``jobs.deps`` and are re-exported here for the AI's own routes."""
+"""Dependencies for the AI engine's endpoints (the job runner's are in ``jobs.deps``)."""
 
 from __future__ import annotations
 
@@ -8,9 +7,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from atelier.ai.runtime import AIRuntime
-from atelier.jobs.deps import Events as Events
-from atelier.jobs.deps import Runner as Runner
-from atelier.jobs.deps import wake as wake
 
 
 def _runtime(request: Request) -> AIRuntime:

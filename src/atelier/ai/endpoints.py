@@ -12,7 +12,7 @@ from sqlalchemy import select
 from atelier.accounts.deps import CurrentUser
 from atelier.ai import service
 from atelier.ai import usage as usage_service
-from atelier.ai.deps import Runner, Runtime, wake
+from atelier.ai.deps import Runtime
 from atelier.ai.schemas import (
     AIGenerationOut,
     GenerateIn,
@@ -29,8 +29,8 @@ from atelier.core.deps import DB, Paging
 from atelier.core.errors import Conflict, NotFound
 from atelier.core.openapi import error_responses
 from atelier.core.pagination import Page
-from atelier.jobs.schemas import JobOut
-from atelier.jobs.schemas import job_out as job_out  # re-exported for older importers
+from atelier.jobs.deps import Runner, wake
+from atelier.jobs.schemas import JobOut, job_out
 from atelier.projects.access import load_project, visible_to
 from atelier.projects.models import Project
 
