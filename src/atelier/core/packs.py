@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Iterator
 from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
@@ -42,10 +41,6 @@ class PackLike(Protocol):
 
     @property
     def order(self) -> int: ...
-
-
-class UnknownPack(LookupError):
-    pass
 
 
 def resolve(reference: str) -> Any:
@@ -71,9 +66,6 @@ class PackRegistry:
             raise ValueError(f"two packs have the key {spec.key!r}")
         self._specs[spec.key] = spec
 
-    def remove(self, key: str) -> None:
-        self._specs.pop(key, None)
-
     def _load(self) -> None:
         with self._lock:
             if self._loaded:
@@ -92,18 +84,9 @@ class PackRegistry:
         self._load()
         return sorted(self._specs.values(), key=lambda spec: (spec.order, spec.key))
 
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self.all())
-
     def get(self, key: str) -> Any | None:
         self._load()
         return self._specs.get(key)
-
-    def require(self, key: str) -> Any:
-        spec = self.get(key)
-        if spec is None:
-            raise UnknownPack(key)
-        return spec
 
     def keys(self) -> list[str]:
         return [spec.key for spec in self.all()]

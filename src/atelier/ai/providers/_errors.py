@@ -262,3 +262,22 @@ def stream_seen(content_type: str, expected_event: str) -> str:
     if "html" in kind:
         return "an HTML page instead of an event stream"
     return f"a body of type {kind} instead of an event stream"
+
+
+def endpoint_mismatch(
+    response: httpx2.Response, base_url: str, *, expected: WireProtocol, api_key: str | None
+) -> ProviderProtocolMismatch | None:
+    """The mismatch error when an error ``response`` is a 404/405 for the endpoint itself
+    (the server does not have the ``expected`` protocol's path), else None."""
+    raw = response_body(response)
+    if not missing_endpoint(response.status_code, raw, expected=expected):
+        return None
+    return status_mismatch(
+        base_url,
+        expected=expected,
+        status=response.status_code,
+        body=raw,
+        path=response.request.url.path,
+        content_type=response.headers.get("content-type", ""),
+        api_key=api_key,
+    )

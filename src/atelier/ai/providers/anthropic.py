@@ -49,12 +49,10 @@ from anthropic.types.input_json_delta import InputJSONDelta
 from atelier.ai.providers._errors import (
     body_message,
     describe,
-    missing_endpoint,
+    endpoint_mismatch,
     protocol_mismatch,
     redact,
-    response_body,
     status_error,
-    status_mismatch,
     stream_seen,
 )
 from atelier.ai.providers.base import (
@@ -382,17 +380,11 @@ def _map_error(
         )
     if isinstance(error, anthropic.APIStatusError):
         status = error.status_code
-        raw = response_body(error.response)
-        if missing_endpoint(status, raw, expected="anthropic"):
-            return status_mismatch(
-                base_url,
-                expected="anthropic",
-                status=status,
-                body=raw,
-                path=error.response.request.url.path,
-                content_type=error.response.headers.get("content-type", ""),
-                api_key=api_key,
-            )
+        mismatch = endpoint_mismatch(
+            error.response, base_url, expected="anthropic", api_key=api_key
+        )
+        if mismatch is not None:
+            return mismatch
         error_type = error.type if isinstance(error.type, str) else None
         if status < 400 and error_type:  # an error event inside a 200 stream
             status = _ERROR_TYPE_STATUS.get(error_type, 500)

@@ -44,12 +44,10 @@ from openai.types.chat import (
 from atelier.ai.providers._errors import (
     body_message,
     describe,
-    missing_endpoint,
+    endpoint_mismatch,
     protocol_mismatch,
     redact,
-    response_body,
     status_error,
-    status_mismatch,
     stream_seen,
 )
 from atelier.ai.providers.base import (
@@ -735,17 +733,9 @@ def _map_error(
         )
     if isinstance(error, openai.APIStatusError):
         status = error.status_code
-        raw = response_body(error.response)
-        if missing_endpoint(status, raw, expected="openai"):
-            return status_mismatch(
-                base_url,
-                expected="openai",
-                status=status,
-                body=raw,
-                path=error.response.request.url.path,
-                content_type=error.response.headers.get("content-type", ""),
-                api_key=api_key,
-            )
+        mismatch = endpoint_mismatch(error.response, base_url, expected="openai", api_key=api_key)
+        if mismatch is not None:
+            return mismatch
         detail = redact(body_message(error.body) or error.message, api_key)
         return status_error(status, detail, error.response.headers, name="the AI provider")
     # An error event inside a stream: the SDK raises a bare APIError.
