@@ -80,7 +80,7 @@ typecheck: $(STAMP)
 # The models and the migrations must agree (on a throwaway SQLite database).
 check-migrations: $(STAMP)
 	rm -rf .ci-migrations && ATELIER_DATA_DIR=.ci-migrations $(BIN)/atelier db upgrade
-	ATELIER_DATA_DIR=.ci-migrations $(BIN)/alembic check
+	ATELIER_DATA_DIR=.ci-migrations $(BIN)/atelier db check
 	rm -rf .ci-migrations
 
 bench: $(STAMP)

@@ -11,7 +11,6 @@ ATELIER_TEST_BACKENDS=sqlite (or postgresql) narrows the run to one back end.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 import uuid
@@ -21,7 +20,6 @@ from pathlib import Path
 import psycopg
 import pytest
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from atelier import migrate
 from atelier.ai.providers.fake import FakeProvider
@@ -29,13 +27,14 @@ from atelier.ai.runtime import ProviderPool
 from atelier.app import create_app
 from atelier.config import Settings
 from atelier.core.packs import packs
+from atelier.models import import_pack_models
 from tests.factories import Api
 from tests.packs import example
-from tests.packs.example import models as example_models
 
 # The example pack (tests/packs/example) is installed for the whole suite, the way an
 # entry point installs a third-party pack: every registry-driven part of the app sees it.
 packs.add(example.PACK)
+import_pack_models()  # its table joins the metadata, as for a pack installed at start
 
 PG_ADMIN_DSN = os.environ.get(
     "ATELIER_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -62,25 +61,11 @@ def _pg_database() -> Iterator[str]:
 
 def _upgrade(url: str) -> None:
     """Migrations in a thread of their own: Alembic's env runs its own event loop, and the
-    browser tests' Playwright keeps one running in the main thread for the session. Then
-    the example pack's table, as its own migration would make it."""
-
-    def build() -> None:
-        migrate.upgrade(url)
-        asyncio.run(_create_example_tables(url))
-
-    worker = threading.Thread(target=build)
+    browser tests' Playwright keeps one running in the main thread for the session. The
+    example pack's own branch (its table) comes with them, as any installed pack's does."""
+    worker = threading.Thread(target=migrate.upgrade, args=(url,))
     worker.start()
     worker.join()
-
-
-async def _create_example_tables(url: str) -> None:
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(example_models.metadata.create_all)
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -437,7 +437,7 @@ async def test_a_failed_request_leaves_no_job(
     def broken(job: Any) -> Any:
         raise RuntimeError("the response could not be built")
 
-    import atelier.artifacts.endpoints as artifact_endpoints
+    import atelier.api.artifacts as artifact_endpoints
 
     monkeypatch.setattr(artifact_endpoints, "job_out", broken)
     transport = ASGITransport(app=app, raise_app_exceptions=False)

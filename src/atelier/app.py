@@ -20,9 +20,12 @@ from atelier.accounts.throttle import LoginThrottle, policy_from
 # Imported for their @task registrations: the engine's job kinds.
 from atelier.ai import generation as _generation_tasks  # noqa: F401
 from atelier.ai import smart_populate as _smart_populate_tasks  # noqa: F401
-from atelier.ai.endpoints import audit_router, generate_router, providers_router, tools_router
+from atelier.ai.endpoints import audit_router, providers_router, tools_router
 from atelier.ai.runtime import AIRuntime, ProviderPool
 from atelier.ai.tools import load_tools
+from atelier.api import artifacts as artifact_ai_routes
+from atelier.api import projects as project_routes
+from atelier.api import stages as stage_ai_routes
 from atelier.artifacts.endpoints import artifact_router, project_artifacts_router
 from atelier.config import Settings, get_settings
 from atelier.core.crypto import Cipher
@@ -45,8 +48,8 @@ from atelier.mcp import server as mcp_server
 from atelier.mcp.endpoints import router as mcp_tokens_router
 from atelier.projects.endpoints import router as projects_router
 from atelier.projects.pack_endpoints import router as packs_router
-from atelier.projects.stage_endpoints import router as stages_router
 from atelier.projects.template_endpoints import router as templates_router
+from atelier.stages.endpoints import router as stages_router
 from atelier.web.mount import mount_web, upload_limits
 
 API_PREFIX = "/api/v1"
@@ -58,10 +61,13 @@ def include_api(app: FastAPI) -> None:
     for router in (
         accounts_router,
         organizations_router,
+        project_routes.router,
         projects_router,
         stages_router,
+        stage_ai_routes.router,
         templates_router,
         mcp_tokens_router,
+        artifact_ai_routes.project_artifacts_router,
         project_artifacts_router,
         providers_router,
         tools_router,
@@ -78,7 +84,9 @@ def include_api(app: FastAPI) -> None:
     # Seed 000 calls artifacts "models": both paths reach the same handlers.
     for prefix, tag in (("artifacts", "artifacts"), ("models", "models (alias of artifacts)")):
         app.include_router(artifact_router, prefix=f"{API_PREFIX}/{prefix}", tags=[tag])
-        app.include_router(generate_router, prefix=f"{API_PREFIX}/{prefix}", tags=[tag])
+        app.include_router(
+            artifact_ai_routes.artifact_router, prefix=f"{API_PREFIX}/{prefix}", tags=[tag]
+        )
         app.include_router(artifact_export_router, prefix=f"{API_PREFIX}/{prefix}", tags=[tag])
 
 

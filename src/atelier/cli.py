@@ -52,8 +52,11 @@ def serve(
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
-    """Apply migrations up to REVISION (default: the newest)."""
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="target revision")] = "heads",
+) -> None:
+    """Apply migrations up to REVISION (default: the newest of the engine and every
+    installed pack)."""
     from atelier import migrate
 
     settings = get_settings()
@@ -69,6 +72,16 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="target revision")
     from atelier import migrate
 
     migrate.downgrade(get_settings().resolved_database_url, revision)
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Fail if the tables the models describe (engine and installed packs) differ from
+    what the migrations make: a schema change without its migration."""
+    from atelier import migrate
+
+    migrate.check(get_settings().resolved_database_url)
+    typer.echo("models and migrations agree")
 
 
 @db_app.command("current")

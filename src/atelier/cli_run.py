@@ -85,7 +85,7 @@ async def run_tool(
     from atelier.jobs.models import Job
     from atelier.projects.access import Need, load_project
     from atelier.projects.catalog import DEFAULT_PACK
-    from atelier.projects.service import create_project
+    from atelier.stages.new_project import create_project
 
     engine = make_engine(settings)
     maker = make_sessionmaker(engine)

@@ -1,4 +1,4 @@
-"""/ai-providers, /tools, /ai-generations, /usage and /artifacts/{id}/generate."""
+"""/ai-providers, /tools, /ai-generations and /usage (generating: ``api/artifacts.py``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from atelier.ai import usage as usage_service
 from atelier.ai.deps import Runtime
 from atelier.ai.schemas import (
     AIGenerationOut,
-    GenerateIn,
     ProviderCreate,
     ProviderOut,
     ProviderTestOut,
@@ -23,21 +22,17 @@ from atelier.ai.schemas import (
     ToolOut,
 )
 from atelier.ai.tools import Tool
-from atelier.artifacts.access import ArtifactWrite
 from atelier.core.db import utcnow
 from atelier.core.deps import DB, Paging
-from atelier.core.errors import Conflict, NotFound
+from atelier.core.errors import NotFound
 from atelier.core.openapi import error_responses
 from atelier.core.pagination import Page
-from atelier.jobs.deps import Runner, wake
-from atelier.jobs.schemas import JobOut, job_out
 from atelier.projects.access import load_project, visible_to
 from atelier.projects.models import Project
 
 providers_router = APIRouter(prefix="/ai-providers", tags=["ai providers"])
 tools_router = APIRouter(prefix="/tools", tags=["tools"])
 audit_router = APIRouter(tags=["ai usage"])
-generate_router = APIRouter()
 
 
 # ------------------------------------------------------------------ providers
@@ -125,45 +120,6 @@ async def get_tool(tool_key: str, user: CurrentUser, runtime: Runtime) -> ToolOu
     if tool is None:
         raise NotFound(f"no tool named {tool_key!r}", code="tool_not_found")
     return tool_out(tool)
-
-
-# ------------------------------------------------------------------ generation
-@generate_router.post(
-    "/{artifact_id}/generate",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=JobOut,
-    responses=error_responses(402, 409),
-)
-async def generate(
-    access: ArtifactWrite,
-    session: DB,
-    runtime: Runtime,
-    runner: Runner,
-    body: GenerateIn | None = None,
-) -> JobOut:
-    artifact = access.artifact
-    if artifact.stage_id is not None:
-        # The stage's lifecycle decides when it may generate.
-        raise Conflict(
-            "this artifact is a pipeline stage's output: generate it with "
-            "POST /api/v1/projects/{project_id}/stages/{number}/generate",
-            code="use_stage_endpoint",
-        )
-    body = body or GenerateIn()
-    if body.input_data is not None:
-        tool = service.tool_for(runtime, artifact.type, field="type")
-        artifact.input_data = service.validate_inputs(
-            tool, body.input_data, field="body.input_data"
-        )
-    job = await service.request_for_artifact(
-        session,
-        runtime=runtime,
-        user=access.user,
-        artifact=artifact,
-        provider_id=body.provider_id,
-        notify=wake(runner),
-    )
-    return job_out(job)
 
 
 # ------------------------------------------------------------------ audit and usage

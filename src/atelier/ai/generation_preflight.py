@@ -1,9 +1,10 @@
-"""What would refuse a generation, checked before the artifact is written.
+"""What would refuse a generation, checked before anything is enqueued.
 
-``request_generation`` runs the same checks when it enqueues the job, but by then a form
-has already created or changed the artifact. The web forms call this first, so that a
+``request_generation`` (the API) runs these checks when it enqueues the job; the web forms
+call :func:`check_generation_allowed` before they even write the artifact, so that a
 refused request (budget used up, no provider the user may use) leaves nothing behind and
-the form can be shown again as it was.
+the form can be shown again as it was. Both go through :func:`allowed_provider`, so the
+two can never disagree.
 """
 
 from __future__ import annotations
@@ -13,9 +14,33 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atelier.ai.budgets import check_budget
-from atelier.ai.resolve import resolve_provider
+from atelier.ai.resolve import ResolvedProvider, resolve_provider
 from atelier.ai.runtime import AIRuntime
 from atelier.projects.models import Project
+
+
+async def allowed_provider(
+    session: AsyncSession,
+    *,
+    runtime: AIRuntime,
+    user_id: uuid.UUID,
+    organization_id: uuid.UUID | None,
+    project_provider_id: uuid.UUID | None,
+    provider_id: uuid.UUID | None,
+) -> ResolvedProvider:
+    """The monthly budget (402 when used up), then the provider a generation would use
+    (``provider_id``, else the project's, else the user's default), or its error."""
+    await check_budget(
+        session, settings=runtime.settings, user_id=user_id, organization_id=organization_id
+    )
+    return await resolve_provider(
+        session,
+        user_id=user_id,
+        settings=runtime.settings,
+        cipher=runtime.cipher,
+        override_id=provider_id,
+        project_provider_id=project_provider_id,
+    )
 
 
 async def check_generation_allowed(
@@ -26,20 +51,12 @@ async def check_generation_allowed(
     project: Project,
     provider_id: uuid.UUID | None = None,
 ) -> None:
-    """Raise the error a generation in ``project`` would be refused with, if any: the
-    monthly budget, then the provider (``provider_id``, else the project's or the user's
-    default)."""
-    await check_budget(
+    """Raise the error a generation in ``project`` would be refused with, if any."""
+    await allowed_provider(
         session,
-        settings=runtime.settings,
+        runtime=runtime,
         user_id=user_id,
         organization_id=project.organization_id,
-    )
-    await resolve_provider(
-        session,
-        user_id=user_id,
-        settings=runtime.settings,
-        cipher=runtime.cipher,
-        override_id=provider_id,
         project_provider_id=project.ai_provider_id,
+        provider_id=provider_id,
     )

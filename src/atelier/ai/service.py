@@ -14,6 +14,7 @@ from atelier.accounts.models import OrgRole
 from atelier.accounts.org_service import MANAGERS, membership_role
 from atelier.accounts.principal import Principal
 from atelier.ai.budgets import check_budget
+from atelier.ai.generation_preflight import allowed_provider
 from atelier.ai.models import AIGeneration, AIProviderConfig, GenerationStatus, ProviderKind
 from atelier.ai.pricing import estimate_cost
 from atelier.ai.providers.base import GenerationRequest, Message, ProviderError
@@ -21,7 +22,6 @@ from atelier.ai.resolve import (
     ResolvedProvider,
     config_aad,
     from_config,
-    resolve_provider,
     visible_configs,
 )
 from atelier.ai.runtime import AIRuntime
@@ -301,19 +301,13 @@ async def request_generation(
     if kind == "generate":
         ensure_draft(artifact)
         validate_inputs(tool, artifact.input_data, field="input_data")
-    await check_budget(
+    resolved = await allowed_provider(
         session,
-        settings=runtime.settings,
+        runtime=runtime,
         user_id=user.id,
         organization_id=project_organization_id,
-    )
-    resolved = await resolve_provider(
-        session,
-        user_id=user.id,
-        settings=runtime.settings,
-        cipher=runtime.cipher,
-        override_id=provider_id,
         project_provider_id=project_provider_id,
+        provider_id=provider_id,
     )
     job = await enqueue(
         session,

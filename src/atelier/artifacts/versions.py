@@ -18,6 +18,7 @@ from atelier.artifacts.models import (
 )
 from atelier.core.db import utcnow
 from atelier.core.errors import Conflict, NotFound, field_error
+from atelier.projects import stage_status
 
 
 def published_error() -> Conflict:
@@ -166,9 +167,7 @@ async def add_version(
 async def _stage_follows(session: AsyncSession, artifact: Artifact) -> None:
     """A stage's artifact: its stage goes to review (or refuses, e.g. when locked)."""
     if artifact.stage_id is not None:
-        from atelier.projects.pipeline import output_changed  # the pipeline builds on this
-
-        await output_changed(session, artifact)
+        await stage_status.output_changed(session, artifact.stage_id)
 
 
 async def activate_version(

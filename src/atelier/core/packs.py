@@ -18,8 +18,10 @@ load is logged and left out: one broken third-party pack must not stop the serve
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import threading
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import structlog
@@ -50,6 +52,19 @@ def resolve(reference: str) -> Any:
     module_name, _, attribute = reference.partition(":")
     module = importlib.import_module(module_name)
     return getattr(module, attribute) if attribute else module
+
+
+def resolve_folder(reference: str) -> Path:
+    """The folder a ``"package:folder"`` reference names, inside the installed package
+    (a pack's migrations, templates or static files), without importing the package."""
+    package, _, folder = reference.partition(":")
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError(f"{reference!r}: {package!r} is not an installed package")
+    path = Path(next(iter(spec.submodule_search_locations))) / folder
+    if not path.is_dir():
+        raise ValueError(f"{reference!r}: there is no folder {path}")
+    return path
 
 
 class PackRegistry:

@@ -20,9 +20,9 @@ from atelier.core.pagination import Page
 from atelier.core.schemas import InputModel, OutputModel
 from atelier.mcp import tokens
 from atelier.mcp.models import MCPToken
-from atelier.projects import pipeline
 from atelier.projects.access import ProjectAccess, ProjectRead, ProjectWrite
 from atelier.projects.catalog import label_of
+from atelier.stages import pipeline
 
 router = APIRouter(prefix="/projects/{project_id}/mcp-tokens", tags=["mcp"])
 

@@ -62,15 +62,27 @@ class PackSpec:
     # "module:function" ``(project) -> str``: where a project is, on its dashboard card.
     progress: str | None = None
     nav: tuple[NavEntry, ...] = ()
+    # The pack's badge on project cards and pages: (background, text) CSS colours.
+    badge_colors: tuple[str, str] = ("#eef1f5", "#5b6472")
+    # "package:folder" added to the pages' template search path. Keep the templates in a
+    # subfolder named after the key ("folder/<key>/page.html") so that names never clash.
+    web_templates: str | None = None
+    # "package:folder" served at /static/packs/<key>/ (the pack's CSS, scripts, images).
+    web_static: str | None = None
     # "module:mapping" of job kind → ``async (runtime, job_id, control) -> result``.
     job_handlers: str | None = None
     # The ordered stages, for a pack whose projects move through a pipeline.
     pipeline: tuple[StageSpec, ...] | None = None
-    # "module:object" of the pipeline's StageHooks (projects/stage_hooks.py): hand-written
+    # "module:object" of the pipeline's StageHooks (stages/hooks.py): hand-written
     # outputs' models, deterministic stages, a stage's files. None: the plain defaults.
     stage_hooks: str | None = None
     # The module that defines the pack's ORM models (tables prefixed with the key).
     models_module: str | None = None
+    # "package:folder" of the pack's own Alembic revisions: a branch labelled with the pack
+    # key, whose first revision ``depends_on`` the engine revision it builds on. The engine
+    # adds the folder to its version locations (``atelier.migrate``). Packs shipped in this
+    # repository keep their revisions in the engine's own tree instead.
+    migrations: str | None = None
     # "module:attribute" of the pack's MCP resources and tools, if it serves any
     # (an ``atelier.mcp.server.PackMCP``, for the projects of the pack).
     mcp: str | None = None

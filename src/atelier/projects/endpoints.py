@@ -1,4 +1,4 @@
-"""/projects."""
+"""/projects: list, read, delete and restore (create and change: ``api/projects.py``)."""
 
 from __future__ import annotations
 
@@ -8,24 +8,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from atelier.accounts.deps import CurrentUser
-from atelier.ai import service as ai_service
 from atelier.core.deps import DB, Paging
-from atelier.core.errors import NotFound, field_error
 from atelier.core.openapi import error_responses
 from atelier.core.pagination import Page
 from atelier.projects import service
 from atelier.projects.access import Need, ProjectRead, ProjectWrite, load_project, require
 from atelier.projects.catalog import PackKey
 from atelier.projects.models import Phase, ProjectStatus
-from atelier.projects.schemas import ProjectCreate, ProjectOut, ProjectUpdate
+from atelier.projects.schemas import ProjectOut
 
 router = APIRouter(prefix="/projects", tags=["projects"])
-
-
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ProjectOut)
-async def create_project(body: ProjectCreate, user: CurrentUser, session: DB) -> ProjectOut:
-    project = await service.create_project(session, user=user, **body.model_dump())
-    return ProjectOut.model_validate(project)
 
 
 @router.get("", response_model=Page[ProjectOut])
@@ -58,22 +50,6 @@ async def list_projects(
 @router.get("/{project_id}", response_model=ProjectOut)
 async def get_project(access: ProjectRead) -> ProjectOut:
     return ProjectOut.model_validate(access.project)
-
-
-@router.patch("/{project_id}", response_model=ProjectOut, responses=error_responses(409))
-async def update_project(body: ProjectUpdate, access: ProjectWrite, session: DB) -> ProjectOut:
-    changes = body.model_dump(exclude_unset=True)
-    if changes.get("ai_provider_id") is not None:
-        try:
-            await ai_service.load_config(
-                session, user=access.user, config_id=changes["ai_provider_id"]
-            )
-        except NotFound:
-            raise field_error(
-                "body.ai_provider_id", "no such AI provider among those you can use"
-            ) from None
-    project = await service.update_project(session, access=access, changes=changes)
-    return ProjectOut.model_validate(project)
 
 
 @router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)

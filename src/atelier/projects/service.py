@@ -15,9 +15,8 @@ from atelier.core.db import utcnow
 from atelier.core.errors import Conflict, Forbidden, field_error
 from atelier.core.ids import slugify
 from atelier.core.pagination import next_cursor, paginate_query
-from atelier.projects import pipeline
 from atelier.projects.access import Need, ProjectAccess, require, visible_to
-from atelier.projects.catalog import DEFAULT_PACK
+from atelier.projects.catalog import DEFAULT_PACK, pipeline_for
 from atelier.projects.models import Phase, Project, ProjectStatus
 
 
@@ -49,7 +48,7 @@ async def _check_org_write(session: AsyncSession, user: Principal, org_id: uuid.
         )
 
 
-async def create_project(
+async def add_project(
     session: AsyncSession,
     *,
     user: Principal,
@@ -62,7 +61,10 @@ async def create_project(
     current_stage: int | None = None,
     metadata: dict[str, Any] | None = None,
     template_id: uuid.UUID | None = None,
-) -> Project:
+) -> tuple[Project, dict[str, Any] | None]:
+    """The project row, and the stage inputs its template gives (if any). A pipeline
+    pack's project also needs its stages: ``stages.new_project.create_project`` does both,
+    and is what callers use."""
     if organization_id is not None:
         await _check_org_write(session, user, organization_id)
     stage_defaults: dict[str, Any] | None = None
@@ -84,11 +86,7 @@ async def create_project(
     )
     session.add(project)
     await session.flush()
-    # A pipeline pack's project starts with its stages (the first one active).
-    await pipeline.create_stages(
-        session, project=project, user_id=user.id, stage_defaults=stage_defaults
-    )
-    return project
+    return project, stage_defaults
 
 
 async def _template_for(session: AsyncSession, user: Principal, template_id: uuid.UUID) -> Any:
@@ -149,7 +147,7 @@ async def update_project(
         org_id = changes["organization_id"]
         if org_id is not None and org_id != project.organization_id:
             await _check_org_write(session, access.user, org_id)
-    if "current_stage" in changes and pipeline.pipeline_of(project) is not None:
+    if "current_stage" in changes and pipeline_for(project.pack) is not None:
         raise Conflict(
             "a pipeline project's current stage moves as its stages are completed "
             "(POST /projects/{id}/stages/{n}/complete)",

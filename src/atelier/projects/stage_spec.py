@@ -2,7 +2,7 @@
 
 A pack with a pipeline (``PackSpec.pipeline``) lists its stages in order; the engine
 creates one Stage row per entry and drives each through locked → active → generating →
-review → complete (``projects.pipeline``), whatever the pack.
+review → complete (``stages.pipeline``), whatever the pack.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from atelier.web.session import LoginRequired
 from atelier.web.templating import render
 
 MESSAGES = {
+    400: ("Could not be sent", "The request was incomplete or out of date; please try again."),
     403: ("Not allowed", "Your role in this project's organization does not allow this."),
     404: ("Not found", "There is nothing here, or it belongs to someone else."),
     405: ("Not allowed", "This page does not take that kind of request."),

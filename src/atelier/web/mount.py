@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from atelier.config import Settings
-from atelier.core.packs import packs, resolve
+from atelier.core.packs import packs, resolve, resolve_folder
 from atelier.web import (
     auth_pages,
     pages_account,
@@ -15,13 +15,15 @@ from atelier.web import (
     pages_import,
     pages_jobs,
     pages_orgs,
+    pages_project_new,
+    pages_project_settings,
     pages_projects,
     pages_tools,
     pages_usage,
     pages_versions,
 )
 from atelier.web.errors import install_web_error_handlers
-from atelier.web.templating import HERE
+from atelier.web.templating import HERE, use_pack_templates
 
 # Page routers of each area, included in this order (see their modules), before every
 # pack's own (PackSpec.web_router): an engine route wins over a pack route it matches.
@@ -29,7 +31,10 @@ PAGE_ROUTERS = [
     auth_pages.router,
     # Before the projects' routes: /projects/import is not a /projects/{id}.
     pages_import.router,
+    # Before the project page: /projects/new is not a /projects/{id}.
+    pages_project_new.router,
     pages_projects.router,
+    pages_project_settings.router,
     pages_account.router,
     pages_usage.router,
     pages_jobs.router,
@@ -49,6 +54,13 @@ def upload_limits(settings: Settings) -> dict[str, int]:
 
 
 def mount_web(app: FastAPI) -> None:
+    use_pack_templates()
+    # Each pack's static files (PackSpec.web_static), before the engine's /static, which
+    # would otherwise take /static/packs/... for its own.
+    for spec in packs.all():
+        if spec.web_static:
+            folder = resolve_folder(spec.web_static)
+            app.mount(f"/static/packs/{spec.key}", StaticFiles(directory=folder))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in PAGE_ROUTERS:
         app.include_router(router)

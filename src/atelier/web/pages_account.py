@@ -15,29 +15,6 @@ from fastapi import APIRouter
 
 from atelier.web import pages_ai_providers, pages_api_keys, pages_local_models, pages_profile
 
-# Names that pages_projects, the sdp pack's pages, pages_jobs, pages_usage and pages_orgs
-# import from here: they live in their own modules since the split, and are passed on
-# until those modules import them from there.
-from atelier.web.ai_readiness import ai_ready
-from atelier.web.cursors import cursor_or_none
-from atelier.web.settings_tabs import TABS
-from atelier.web.usage_budget import monthly_budget
-from atelier.web.usage_charts import format_tokens, format_usd, usage_charts
-
-__all__ = [
-    "TABS",
-    "_format_tokens",
-    "_format_usd",
-    "ai_ready",
-    "cursor_or_none",
-    "monthly_budget",
-    "router",
-    "usage_charts",
-]
-
-_format_tokens = format_tokens
-_format_usd = format_usd
-
 # The one router mount.py includes. No two tabs share a path, so their order does not
 # matter; it is the order of the tab bar.
 router = APIRouter(include_in_schema=False)

@@ -3,7 +3,7 @@ making it), and the router that gathers every artifact page.
 
 Forms post to these routes, which call the same services as the API (so the same rules
 hold); single-button actions (publish, activate, generate, smart-populate, cancel) are
-calls to the JSON API from ``strategy-actions.js`` / ``generate.js``. Elsewhere:
+calls to the JSON API from ``artifact-actions.js`` / ``generate.js``. Elsewhere:
 
 * the tool form itself: ``tool_form``; its pages for an existing artifact (new inputs,
   the next iteration): ``pages_artifact_forms``;
@@ -22,14 +22,11 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atelier.artifacts.derivation import Mode
-from atelier.artifacts.diff import DiffRow as DiffRow
-from atelier.artifacts.diff import diff_rows as diff_rows
 from atelier.artifacts.models import ArtifactStatus
 from atelier.core.deps import DB
 from atelier.jobs.models import Job, JobStatus
 from atelier.web import pages_artifact_compare, pages_artifact_edit, pages_artifact_forms
 from atelier.web.artifact_document import document_html
-from atelier.web.artifact_document import version_data as version_data
 from atelier.web.artifact_loading import Loaded, crumbs, load
 from atelier.web.artifact_views import (
     DERIVATION_LABELS,
@@ -40,15 +37,11 @@ from atelier.web.artifact_views import (
     job_for_page,
     version_rows,
 )
-from atelier.web.artifact_views import VersionRow as VersionRow
 from atelier.web.failure_messages import FAILURES
 from atelier.web.flash import Notices, notice_of
 from atelier.web.forms import FormField, build_fields
 from atelier.web.session import WebUser
 from atelier.web.templating import render
-
-# The redundant "as" imports above keep names importable from here for the page modules
-# that still import them from this one (the sdp pack's pages_stage_versions).
 
 router = APIRouter(include_in_schema=False)
 router.include_router(pages_artifact_edit.router)

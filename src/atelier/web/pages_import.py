@@ -20,8 +20,9 @@ from atelier.accounts.principal import Principal
 from atelier.core.deps import DB
 from atelier.core.errors import InvalidInput
 from atelier.exports import packages
+from atelier.projects.catalog import DEFAULT_PACK
 from atelier.web.flash import FormText
-from atelier.web.pages_projects import new_project_page, too_large
+from atelier.web.pages_project_new import new_project_page, too_large
 from atelier.web.session import WebUser, csrf_ok
 
 router = APIRouter(include_in_schema=False)
@@ -68,7 +69,7 @@ def _declared_length(scope: Scope) -> int:
 async def _refused(
     request: Request, session: AsyncSession, user: Principal, message: str, status: int
 ) -> Response:
-    values = {"name": "", "description": "", "start": "blank", "pack": "strategy"}
+    values = {"name": "", "description": "", "start": "blank", "pack": DEFAULT_PACK}
     return await new_project_page(
         request, session, user, values, {}, import_error=message, status=status
     )

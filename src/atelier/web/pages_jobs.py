@@ -24,8 +24,8 @@ from atelier.jobs.deps import Events, Runner
 from atelier.jobs.models import Job, JobStatus
 from atelier.projects.access import visible_to
 from atelier.projects.models import Project
+from atelier.web.cursors import cursor_or_none
 from atelier.web.flash import FormText, Notices, back, notice_of
-from atelier.web.pages_account import cursor_or_none
 from atelier.web.session import WebUser, csrf_ok
 from atelier.web.templating import render
 

@@ -29,7 +29,9 @@ from atelier.accounts.principal import Principal
 from atelier.core.deps import DB
 from atelier.core.errors import AtelierError
 from atelier.web.flash import FormText, back, notice_of
+from atelier.web.form_messages import field_errors
 from atelier.web.session import WebUser, csrf_ok
+from atelier.web.settings_tabs import TABS
 from atelier.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -78,18 +80,13 @@ def _detail(error: AtelierError) -> str:
 
 
 def _field_errors(error: ValidationError) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    for problem in error.errors():
-        name = str(problem["loc"][0]) if problem["loc"] else "name"
-        errors.setdefault(name, str(problem["msg"]).removeprefix("Value error, "))
-    return errors
+    """Plain words by field; an error about the whole form goes next to the name."""
+    return field_errors(error, lambda loc: str(loc[0]) if loc else "name")
 
 
 def _page(
     request: Request, template: str, context: dict[str, Any], *, status: int = 200
 ) -> Response:
-    from atelier.web.pages_account import TABS  # that module includes this router
-
     return render(
         request,
         template,

@@ -1,7 +1,7 @@
 """The tool form that starts an artifact: ``/projects/{id}/tools/{key}/new``.
 
-Any project's page links here (a general project's tool cards, a strategy project's
-phases): a project may start an artifact with a tool of its own pack or a general one.
+Any project's page links here (a general project's tool cards, the tools a pack's
+project page offers): a project may start an artifact with a tool of its own pack or a general one.
 Pipeline stage tools have their own pages (their pack's).
 """
 

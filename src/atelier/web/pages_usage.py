@@ -27,17 +27,13 @@ from atelier.core.errors import InvalidInput
 from atelier.projects import service as projects
 from atelier.projects.access import load_project, visible_to
 from atelier.projects.models import Project
-from atelier.web.pages_account import (
-    _format_tokens,
-    _format_usd,
-    ai_ready,
-    cursor_or_none,
-    monthly_budget,
-    usage_charts,
-)
+from atelier.web.ai_readiness import ai_ready
+from atelier.web.cursors import cursor_or_none
 from atelier.web.paging import page_size, page_url
 from atelier.web.session import WebUser
 from atelier.web.templating import render
+from atelier.web.usage_budget import monthly_budget
+from atelier.web.usage_charts import format_tokens, format_usd, usage_charts
 
 router = APIRouter(include_in_schema=False)
 
@@ -191,8 +187,8 @@ async def usage(
             "first_url": page_url("/usage", "#generations", **listed) if cursor else None,
             "next_url": page_url("/usage", "#generations", **listed, cursor=more) if more else None,
             "ready": await ai_ready(request, session, user),
-            "fmt_tokens": _format_tokens,
-            "fmt_usd": _format_usd,
+            "fmt_tokens": format_tokens,
+            "fmt_usd": format_usd,
         },
         status=422 if chosen.errors else 200,
     )

@@ -10,10 +10,11 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import FileSystemLoader
 from markupsafe import Markup
 
 from atelier import __version__
-from atelier.core.packs import packs
+from atelier.core.packs import packs, resolve_folder
 from atelier.web.session import FORM_COOKIE, page_csrf
 
 HERE = Path(__file__).parent
@@ -42,6 +43,28 @@ def vendor_available(name: str) -> bool:
 
 
 env.globals["vendor_available"] = vendor_available
+
+
+def use_pack_templates() -> None:
+    """Search the engine's templates, then each installed pack's (``PackSpec.web_templates``).
+    Called when the web UI is mounted, once the registry is complete."""
+    folders = [str(HERE / "templates")]
+    folders += [str(resolve_folder(s.web_templates)) for s in packs.all() if s.web_templates]
+    current = env.loader
+    # A new loader empties Jinja's cache of compiled templates: only when the list changed.
+    if not isinstance(current, FileSystemLoader) or current.searchpath != folders:
+        env.loader = FileSystemLoader(folders)
+
+
+def pack_badge_style(key: str) -> str:
+    """The inline style of a pack's badge (``PackSpec.badge_colors``); the default grey
+    for a pack that is no longer installed."""
+    spec = packs.get(key)
+    background, text = spec.badge_colors if spec is not None else ("#eef1f5", "#5b6472")
+    return f"background: {background}; color: {text}"
+
+
+env.globals["pack_badge_style"] = pack_badge_style
 
 
 def pack_nav() -> list[Any]:

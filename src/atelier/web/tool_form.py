@@ -99,7 +99,7 @@ def render_tool_form(request: Request, form: ToolForm, *, status: int = 200) -> 
         summary.append(("AI provider", form.errors["_provider"], "f-_provider"))
     return render(
         request,
-        "strategy/tool_form.html",
+        "tools/tool_form.html",
         {
             "form": form,
             "fields": fields,

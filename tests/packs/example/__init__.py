@@ -1,9 +1,10 @@
 """A pack that exists only in the tests: what a third-party pack gets from the registry.
 
-It has one table (``example_notes``, created from its own metadata by the test harness,
-as a pack's migration would), one API route, one page, one job handler and one tool, and
-is registered with ``packs.add(PACK)`` exactly as its entry point would be. No engine
-file names it (tests/packs/test_example_pack.py checks that).
+It has one table (``example_notes``) made by its own Alembic branch (``migrations/``),
+one API route, a project page with a form (its own template and stylesheet) and one
+more page, one job handler and one tool, and is registered with ``packs.add(PACK)``
+exactly as its entry point would be. No engine file names it
+(tests/packs/test_example_pack.py checks that).
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ PACK = PackSpec(
     tools="tests.packs.example.tool:tools",
     api_routers=("tests.packs.example.api:router",),
     web_router="tests.packs.example.pages:router",
+    web_templates="tests.packs.example:templates",
+    web_static="tests.packs.example:static",
     project_page="tests.packs.example.pages:project_page",
     job_handlers="tests.packs.example.tasks:HANDLERS",
     nav=(NavEntry("Example notes", "/example/about"),),
+    models_module="tests.packs.example.models",
+    migrations="tests.packs.example:migrations",
 )

@@ -14,6 +14,7 @@ PACK = PackSpec(
     label="General",
     description="Free-form AI briefs and artifacts, for anything else.",
     order=90,
+    badge_colors=("#eef1f5", "#5b6472"),
     tools="atelier.packs.general:tools",
 )
 

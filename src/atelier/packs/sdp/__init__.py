@@ -12,6 +12,8 @@ service.py       the deterministic stages and package snapshots on the database
 templates.py     the built-in project templates
 pages*.py        the web pages (overview, stages, versions, validation, exports, MCP)
 web.py           their routers joined: the pack's web_router
+templates/sdp/   the pages' Jinja templates (web_templates); static/ their CSS and
+                 scripts, served at /static/packs/sdp/ (web_static)
 er_diagram.py    the data model's ER diagram, an SVG drawn on the server
 stage_hooks.py   the engine's stage endpoints' questions answered (models, compiled stages)
 package_files.py its package export and import (the engine's exports.packages hooks)
@@ -33,9 +35,12 @@ PACK = PackSpec(
         "an export package for coding agents."
     ),
     order=20,
+    badge_colors=("#e2f5f3", "#0e6c62"),
     tools="atelier.packs.sdp.stage_tools:tools",
     api_routers=("atelier.packs.sdp.package_endpoints:router",),
     web_router="atelier.packs.sdp.web:router",
+    web_templates="atelier.packs.sdp:templates",
+    web_static="atelier.packs.sdp:static",
     project_page="atelier.packs.sdp.pages:project_page",
     progress="atelier.packs.sdp.stages:progress",
     pipeline=STAGES,

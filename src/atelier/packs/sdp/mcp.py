@@ -34,7 +34,7 @@ from atelier.packs.sdp.package import (
     stored,
 )
 from atelier.packs.sdp.stages import STAGES, StageSpec
-from atelier.projects import pipeline
+from atelier.stages import pipeline
 
 URI_PREFIX = "sdp://package/"
 MAX_MATCHES = 200

@@ -23,9 +23,9 @@ from atelier.core.storage import Storage
 from atelier.exports import packages
 from atelier.exports.models import ExportPackage, PackageFormat, ValidationStatus
 from atelier.exports.service import filename_stem
-from atelier.projects import pipeline
 from atelier.projects.access import Need, ProjectWrite, load_project
 from atelier.projects.schemas import ProjectOut
+from atelier.stages import pipeline
 
 router = APIRouter(tags=["packages"])
 

@@ -34,8 +34,9 @@ from atelier.packs.sdp.package import (
 )
 from atelier.packs.sdp.package_data import UnreadableDataFile, parse_data_file
 from atelier.packs.sdp.stages import STAGES
-from atelier.projects import pipeline
 from atelier.projects.models import Project, Stage, StageStatus
+from atelier.stages import pipeline
+from atelier.stages.new_project import create_project
 
 
 # ------------------------------------------------------------------------------- export
@@ -165,8 +166,6 @@ async def import_files(
     session: AsyncSession, *, user: Principal, files: dict[str, bytes]
 ) -> Project:
     """A new sdp project from a package's files (read from the zip by the engine)."""
-    from atelier.projects.service import create_project
-
     manifest, stages = verify_package(files)
     found = manifest.get("project")
     meta: dict[str, Any] = found if isinstance(found, dict) else {}

@@ -55,12 +55,12 @@ from atelier.packs.sdp.package import (
 )
 from atelier.packs.sdp.stages import STAGES, StageSpec
 from atelier.packs.sdp.templates import BUILT_IN_TEMPLATES
-from atelier.projects import pipeline
 from atelier.projects.access import Need, ProjectAccess, load_project
 from atelier.projects.models import TemplateCategory
-from atelier.projects.pipeline import StageState
+from atelier.stages import pipeline
+from atelier.stages.pipeline import StageState
+from atelier.web.cursors import cursor_or_none
 from atelier.web.flash import FormText, back, notice_of
-from atelier.web.pages_account import cursor_or_none
 from atelier.web.paging import page_size, page_url
 from atelier.web.session import WebUser, csrf_ok
 from atelier.web.templating import render

@@ -26,6 +26,7 @@ from atelier.accounts.models import User
 from atelier.accounts.principal import Principal
 from atelier.ai.models import AIGeneration
 from atelier.artifacts import versions
+from atelier.artifacts.diff import DiffRow, diff_rows
 from atelier.artifacts.models import ArtifactVersion
 from atelier.core.deps import DB
 from atelier.core.errors import Conflict, InvalidInput
@@ -48,11 +49,12 @@ from atelier.packs.sdp.pages import (
     stage_url,
 )
 from atelier.packs.sdp.stages import STAGES, StageSpec
-from atelier.projects import pipeline
 from atelier.projects.access import Need, ProjectAccess
-from atelier.projects.pipeline import StageState
+from atelier.stages import pipeline
+from atelier.stages.pipeline import StageState
+from atelier.web.artifact_document import version_data
+from atelier.web.artifact_views import VersionRow
 from atelier.web.flash import FormText, back
-from atelier.web.pages_artifacts import DiffRow, VersionRow, diff_rows, version_data
 from atelier.web.paging import page_size
 from atelier.web.session import WebUser, csrf_ok
 from atelier.web.templating import render

@@ -21,7 +21,7 @@ from atelier.packs.sdp.package import ProjectSnapshot, StageSnapshot, build_pack
 from atelier.packs.sdp.sqlgen import compile_all
 from atelier.packs.sdp.stage_tools import DatabaseSchema
 from atelier.projects.models import Project, Stage, Template
-from atelier.projects.pipeline import StageState, ensure_changeable, list_stages
+from atelier.stages.pipeline import StageState, ensure_changeable, list_stages
 
 
 async def snapshot(session: AsyncSession, project: Project) -> ProjectSnapshot:

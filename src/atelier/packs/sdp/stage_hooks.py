@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atelier.packs.sdp import service
 from atelier.packs.sdp.package import STORED_MODELS, snapshot_files
-from atelier.projects.stage_hooks import StageHooks
+from atelier.stages.hooks import StageHooks
 
 if TYPE_CHECKING:
     from atelier.accounts.principal import Principal
     from atelier.projects.models import Project
-    from atelier.projects.pipeline import StageState
+    from atelier.stages.pipeline import StageState
 
 
 class SdpStageHooks(StageHooks):

@@ -20,7 +20,7 @@ from atelier.packs.sdp.api_spec import ApiDesign
 from atelier.packs.sdp.datamodel import DataModel, Identifier
 from atelier.packs.sdp.stages import StageSpec, stage
 from atelier.projects.models import Project
-from atelier.projects.pipeline import earlier_outputs
+from atelier.stages.pipeline import earlier_outputs
 
 PROMPTS = Path(__file__).parent / "prompts"
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]

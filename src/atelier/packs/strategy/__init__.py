@@ -23,8 +23,11 @@ PACK = PackSpec(
         "the customer journey, value proposition and business model canvas."
     ),
     order=10,
+    badge_colors=("#f1e9fd", "#6336b0"),
     tools="atelier.packs.strategy:tools",
     web_router="atelier.packs.strategy.pages:router",
+    web_templates="atelier.packs.strategy:templates",
+    web_static="atelier.packs.strategy:static",
     project_page="atelier.packs.strategy.pages:project_page",
     progress="atelier.packs.strategy:progress",
 )

@@ -13,7 +13,7 @@ from atelier.artifacts.models import ArtifactVersion, GeneratedBy, VersionFormat
 from atelier.core.schemas import InputModel, OutputModel
 from atelier.core.strict_json import StrictJsonObject
 from atelier.jobs.schemas import JobOut
-from atelier.projects.pipeline import StageState
+from atelier.stages.pipeline import StageState
 
 
 class StageOut(OutputModel):

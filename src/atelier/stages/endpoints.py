@@ -1,30 +1,26 @@
-"""/projects/{id}/stages: the pipeline of a project (seed 001 Stage and StageOutput)."""
+"""/projects/{id}/stages: the pipeline of a project (seed 001 Stage and StageOutput).
+
+Generating a stage needs the AI service: ``api/stages.py``."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path
 from pydantic import ValidationError
 
-from atelier.ai import service as ai_service
-from atelier.ai.deps import Runtime
 from atelier.artifacts import versions
 from atelier.artifacts.models import GeneratedBy
 from atelier.core.deps import DB, Paging
 from atelier.core.errors import Conflict, InvalidInput
 from atelier.core.openapi import error_responses
 from atelier.core.pagination import Page
-from atelier.jobs.deps import Runner, wake
-from atelier.jobs.schemas import job_out
-from atelier.projects import pipeline
 from atelier.projects.access import ProjectRead, ProjectWrite
-from atelier.projects.pipeline import StageState
-from atelier.projects.stage_hooks import hooks_for
-from atelier.projects.stage_schemas import (
+from atelier.stages import pipeline
+from atelier.stages.hooks import hooks_for
+from atelier.stages.pipeline import StageState
+from atelier.stages.schemas import (
     StageFilesOut,
-    StageGenerateIn,
-    StageGenerateOut,
     StageOut,
     StageOutputOut,
     StagesOut,
@@ -37,7 +33,7 @@ StageNumber = Annotated[int, Path(ge=1, le=100, description="the stage's positio
 VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-async def _stage_out(session: DB, state: StageState) -> StageOut:
+async def stage_out(session: DB, state: StageState) -> StageOut:
     active = await versions.active_version_info(session, [state.artifact.id])
     info = active.get(state.artifact.id)
     return StageOut.of(state, info[0] if info else None)
@@ -57,7 +53,7 @@ async def list_stages(access: ProjectRead, session: DB) -> StagesOut:
 
 @router.get("/{number}", response_model=StageOut)
 async def get_stage(number: StageNumber, access: ProjectRead, session: DB) -> StageOut:
-    return await _stage_out(session, await pipeline.get_stage(session, access.project, number))
+    return await stage_out(session, await pipeline.get_stage(session, access.project, number))
 
 
 @router.patch("/{number}", response_model=StageOut, responses=error_responses(409))
@@ -102,61 +98,13 @@ async def update_stage(
             created_by_id=access.user.id,
         )
     await session.flush()
-    return await _stage_out(session, state)
-
-
-@router.post(
-    "/{number}/generate",
-    response_model=StageGenerateOut,
-    status_code=status.HTTP_202_ACCEPTED,
-    responses={
-        200: {
-            "model": StageGenerateOut,
-            "description": "a compiled stage (no AI): its new output is ready",
-        },
-        **error_responses(402, 409),
-    },
-)
-async def generate_stage(
-    number: StageNumber,
-    access: ProjectWrite,
-    session: DB,
-    runtime: Runtime,
-    runner: Runner,
-    response: Response,
-    body: StageGenerateIn | None = None,
-) -> StageGenerateOut:
-    """AI stages answer 202 with the job to follow. The database stage first compiles its
-    SQL from the data model (a version at once), then asks the AI for additions unless
-    ``ai`` is false; the export stage compiles its validation report (200, no job)."""
-    body = body or StageGenerateIn()
-    project = access.project
-    state = await pipeline.get_stage(session, project, number)
-    pipeline.ensure_changeable(state)
-    hooks = hooks_for(project.pack)
-    if await hooks.before_generation(session, project, state, access.user, ai=body.ai):
-        response.status_code = status.HTTP_200_OK
-        await session.flush()
-        return StageGenerateOut(stage=await _stage_out(session, state), job=None)
-    job, _ = await ai_service.request_generation(
-        session,
-        runtime=runtime,
-        user=access.user,
-        artifact=state.artifact,
-        project_organization_id=project.organization_id,
-        project_provider_id=project.ai_provider_id,
-        provider_id=body.provider_id,
-        notify=wake(runner),
-    )
-    await pipeline.claim_generation(session, state, job)
-    await session.flush()
-    return StageGenerateOut(stage=await _stage_out(session, state), job=job_out(job))
+    return await stage_out(session, state)
 
 
 @router.post("/{number}/complete", response_model=StageOut, responses=error_responses(409))
 async def complete_stage(number: StageNumber, access: ProjectWrite, session: DB) -> StageOut:
     state = await pipeline.complete_stage(session, access.project, number)
-    return await _stage_out(session, state)
+    return await stage_out(session, state)
 
 
 @router.get("/{number}/outputs", response_model=Page[StageOutputOut])

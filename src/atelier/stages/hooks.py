@@ -1,6 +1,6 @@
 """What a pipeline pack adds to the engine's generic stage endpoints.
 
-The stage state machine (``projects.pipeline``) and the ``/projects/{id}/stages`` routes
+The stage state machine (``stages.pipeline``) and the ``/projects/{id}/stages`` routes
 are the engine's, the same for every pipeline pack. A pack that has more to say about its
 stages names a ``StageHooks`` object in its ``PackSpec.stage_hooks``: which model a
 hand-written output must match, which stages code computes instead of (or before) the
@@ -21,7 +21,7 @@ from atelier.core.packs import packs, resolve
 if TYPE_CHECKING:
     from atelier.accounts.principal import Principal
     from atelier.projects.models import Project
-    from atelier.projects.pipeline import StageState
+    from atelier.stages.pipeline import StageState
 
 
 class StageHooks:

@@ -36,6 +36,7 @@ from atelier.jobs.models import Job, JobStatus
 from atelier.projects.catalog import pipeline_for, pipeline_packs
 from atelier.projects.models import Project, Stage, StageStatus
 from atelier.projects.stage_spec import StageSpec
+from atelier.projects.stage_status import locked_error, move_current
 
 LIVE_JOB = (JobStatus.QUEUED, JobStatus.RUNNING)
 GENERATING = "generating"
@@ -164,14 +165,6 @@ async def stage_of_artifact(session: AsyncSession, artifact: Artifact) -> StageS
 
 
 # ----------------------------------------------------------------------------- lifecycle
-def _locked_error(state: StageState) -> Conflict:
-    return Conflict(
-        f"stage {state.stage.stage_number} ({state.stage.stage_label}) is locked: complete "
-        "the stages before it first",
-        code="stage_locked",
-    )
-
-
 def _generating_error(state: StageState) -> Conflict:
     return Conflict(
         f"stage {state.stage.stage_number} is generating (job {state.stage.job_id}); wait "
@@ -183,7 +176,7 @@ def _generating_error(state: StageState) -> Conflict:
 def ensure_changeable(state: StageState) -> None:
     """A new output may come only to an unlocked stage that is not generating."""
     if state.stage.status == StageStatus.LOCKED:
-        raise _locked_error(state)
+        raise locked_error(state.stage)
     if state.generating:
         raise _generating_error(state)
 
@@ -205,60 +198,9 @@ async def claim_generation(session: AsyncSession, state: StageState, job: Job) -
     state.job_status = JobStatus.QUEUED
 
 
-async def output_changed(session: AsyncSession, artifact: Artifact) -> None:
-    """A stage artifact got a new active output: the stage goes to review, and later stages
-    already completed are flagged as needing review. Raises if the stage may not change."""
-    state = await stage_of_artifact(session, artifact)
-    if state is None:
-        return
-    stage = state.stage
-    if stage.status == StageStatus.LOCKED:
-        raise _locked_error(state)
-    was_complete = stage.status == StageStatus.COMPLETE
-    stage.status = StageStatus.REVIEW
-    stage.needs_review = False
-    stage.updated_at = utcnow()
-    if was_complete:
-        stage.completed_at = None
-        await session.flush()
-        await _flag_later(session, stage)
-        await _move_current(session, stage.project_id)
-
-
-async def _flag_later(session: AsyncSession, stage: Stage) -> None:
-    await session.execute(
-        update(Stage)
-        .where(
-            Stage.project_id == stage.project_id,
-            Stage.stage_number > stage.stage_number,
-            Stage.status == StageStatus.COMPLETE,
-        )
-        .values(needs_review=True, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-
-
 async def refresh_current_stage(session: AsyncSession, project: Project) -> None:
-    await _move_current(session, project.id)
+    await move_current(session, project.id)
     await session.refresh(project)
-
-
-async def _move_current(session: AsyncSession, project_id: uuid.UUID) -> None:
-    """``current_stage``: the first stage not complete (the last one when all are)."""
-    statuses = (
-        await session.execute(
-            select(Stage.stage_number, Stage.status)
-            .where(Stage.project_id == project_id)
-            .order_by(Stage.stage_number)
-        )
-    ).all()
-    current = next((n for n, s in statuses if s != StageStatus.COMPLETE), statuses[-1][0])
-    await session.execute(
-        update(Project)
-        .where(Project.id == project_id)
-        .values(current_stage=current, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
 
 
 async def complete_stage(session: AsyncSession, project: Project, number: int) -> StageState:
@@ -267,7 +209,7 @@ async def complete_stage(session: AsyncSession, project: Project, number: int) -
     if state.generating:
         raise _generating_error(state)
     if stage.status == StageStatus.LOCKED:
-        raise _locked_error(state)
+        raise locked_error(state.stage)
     if stage.status == StageStatus.COMPLETE:
         raise Conflict(f"stage {number} is already complete", code="stage_already_complete")
     if stage.status != StageStatus.REVIEW or state.artifact.latest_version == 0:
@@ -291,7 +233,7 @@ async def complete_stage(session: AsyncSession, project: Project, number: int) -
         .execution_options(synchronize_session=False)
     )
     await session.flush()
-    await _move_current(session, project.id)
+    await move_current(session, project.id)
     await session.refresh(project)
     return state
 
