@@ -34,6 +34,7 @@ BENCHMARKS = (
     "sdp",
     "budget",
     "login_flood",
+    "prompt_cache",
 )
 
 

@@ -95,6 +95,9 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         # Refused logins are answered at once here; tests/test_login_throttle.py checks
         # the delay on a throttle of its own.
         login_refusal_delay_seconds=0,
+        # The scripted answers of most tests are not what they test: their findings are
+        # stored, not sent back. tests/ai/test_quality_repair.py turns the repair on.
+        quality_repair_attempts=0,
     )
 
 

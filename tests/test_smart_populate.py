@@ -342,3 +342,47 @@ async def test_a_generation_that_ends_after_publishing_leaves_it_as_published(
     assert done["status"] == "failed" and done["error_code"] == "artifact_published"
     still = await get(api, who, url)
     assert (still["latest_version"], still["output_data"]) == (1, BRIEF_OUTPUT)
+
+
+async def test_an_ai_mode_must_add_something_or_say_it_found_nothing(
+    api: Api, app: Any, fake_ai: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proposal equal to the inputs goes back once with that finding; a different one
+    lists what it changed; a second identical one is returned as "nothing added"."""
+    monkeypatch.setattr(app.state.ai.settings, "quality_repair_attempts", 1)
+    who, artifact = await generated_brief(api, app, fake_ai)
+    same = BriefInput.model_validate(BRIEF_INPUT).model_dump(mode="json")
+
+    r = await populate(api, who, artifact["id"], "continue_from_results")
+    fake_ai.push(same, {**same, "audience": "Plumbers who work alone"})
+    await run_jobs(app, r.json()["job"]["id"])
+    result = (await get(api, who, f"{API}/jobs/{r.json()['job']['id']}"))["result"]
+    assert result["changed_fields"] == ["audience"] and result["nothing_added"] is False
+    assert "same as the current inputs" in fake_ai.requests[-1].messages[-1].content
+
+    r = await populate(api, who, artifact["id"], "merge_enhance")
+    fake_ai.push(same, same)
+    await run_jobs(app, r.json()["job"]["id"])
+    result = (await get(api, who, f"{API}/jobs/{r.json()['job']['id']}"))["result"]
+    assert result["changed_fields"] == [] and result["nothing_added"] is True
+    assert result["quality"]["findings"][0]["rule"] == "no_change"
+
+    # The form says so, and marks the fields a proposal changed.
+    cookies = {"Cookie": f"atelier_session={who.token}", "Accept": "text/html"}
+    page = await api.client.get(
+        f"/artifacts/{artifact['id']}/iterate",
+        params={"mode": "merge_enhance", "job": r.json()["job"]["id"]},
+        headers=cookies,
+    )
+    assert page.status_code == 200 and "The AI found nothing to add" in page.text
+    r = await populate(api, who, artifact["id"], "continue_from_results")
+    fake_ai.push({**same, "audience": "Plumbers who work alone"})
+    await run_jobs(app, r.json()["job"]["id"])
+    page = await api.client.get(
+        f"/artifacts/{artifact['id']}/iterate",
+        params={"mode": "continue_from_results", "job": r.json()["job"]["id"]},
+        headers=cookies,
+    )
+    assert 'data-changed="audience"' in page.text
+    assert page.text.count("data-changed=") == 1
+    assert "The proposal changed: Audience" in page.text

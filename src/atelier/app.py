@@ -18,7 +18,7 @@ from atelier.accounts.principal import AuthCache
 from atelier.accounts.throttle import LoginThrottle, policy_from
 
 # Imported for their @task registrations: the engine's job kinds.
-from atelier.ai import generation as _generation_tasks  # noqa: F401
+from atelier.ai import generation_job as _generation_tasks  # noqa: F401
 from atelier.ai import smart_populate as _smart_populate_tasks  # noqa: F401
 from atelier.ai.endpoints import audit_router, providers_router, tools_router
 from atelier.ai.runtime import AIRuntime, ProviderPool

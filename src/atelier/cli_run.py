@@ -40,6 +40,12 @@ class PrintingEvents(EventBus):
                 f"{data.get('message', '')}".rstrip(),
                 err=True,
             )
+        elif type == "quality_findings":
+            typer.echo(
+                f"\n! answer {data.get('attempt')}: {len(data.get('findings') or [])} "
+                "problem(s) found by the checks; asking for a repair",
+                err=True,
+            )
         elif type in ("succeeded", "failed", "cancelled"):
             typer.echo(f"\n{type}", err=True)
 

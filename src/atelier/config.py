@@ -70,11 +70,20 @@ class Settings(BaseSettings):
     # A catalog name (atelier models list) or a path to any GGUF file.
     local_model: str = "qwen2.5-coder-0.5b-instruct"
     local_threads: int | None = None
+    # Memory the embedded model may use to keep its state after a prompt's shared start
+    # (system prompt, schema), so the next call of the same tool skips evaluating it.
+    local_prompt_cache_mb: int = Field(default=512, ge=0, le=65536)
+    # How the embedded model writes an answer: "one_shot" (the whole schema at once) or
+    # "sections" (one call per part, each with only its own schema; ai/sections.py).
+    local_generation_mode: Literal["one_shot", "sections"] = "one_shot"
     ai_timeout_seconds: float = Field(default=180.0, gt=0)
     # The embedded model decodes on the CPU: a large schema takes minutes on 2 cores.
     local_timeout_seconds: float = Field(default=900.0, gt=0)
     # Calls per generation: the first answer plus repairs after schema errors.
     generation_max_attempts: int = Field(default=3, ge=1, le=10)
+    # Extra calls per generation that send the quality checks' findings back to the model
+    # (ai/quality): 0 keeps the first schema-valid answer with its findings.
+    quality_repair_attempts: int = Field(default=1, ge=0, le=3)
     # Transport retries per call on 429, 5xx and connection errors.
     provider_max_retries: int = Field(default=3, ge=0, le=10)
     job_concurrency: int = Field(default=32, ge=1, le=1024)

@@ -376,3 +376,32 @@ async def test_seed_001s_data_model_through_the_pipeline(api: Api) -> None:
     assert ("project", "user", "user_id") in keys
     assert ("stage_output", "ai_generation", "ai_generation_id") in keys
     assert len(keys) == 12
+
+
+async def test_a_stage_output_carries_its_quality_findings(
+    api: Api, app: Any, fake_ai: FakeProvider
+) -> None:
+    """The product stage answered with the prompt's instructions as content: the stage
+    output says so in the API and on the stage page."""
+    me = await api.signup()
+    await api.provider(me)
+    project = await sdp_project(api, me)
+    echoed = {
+        **OUTPUTS["product"],
+        "solution": (
+            "How the product removes that cost, in two to four sentences, not a feature list."
+        ),
+    }
+    fake_ai.push(echoed)
+    r = await api.client.post(stage_url(project, 1, "/generate"), headers=me.headers)
+    await run_jobs(app, r.json()["job"]["id"])
+    r = await api.client.get(stage_url(project, 1, "/outputs/1"), headers=me.headers)
+    quality = r.json()["quality"]
+    assert {(f["rule"], f["path"]) for f in quality["findings"]} == {
+        ("instruction_echo", "solution")
+    }
+    cookies = {"Cookie": f"atelier_session={me.token}", "Accept": "text/html"}
+    page = await api.client.get(f"/projects/{project['id']}/stages/1", headers=cookies)
+    assert page.status_code == 200, page.text[:300]
+    assert "repeats the instructions instead of answering them" in page.text
+    assert "Solution:" in page.text  # the field, named for people

@@ -27,6 +27,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atelier.accounts.models import User
 from atelier.ai.budgets import check_budget
 from atelier.ai.models import AIGeneration, GenerationStatus
 from atelier.ai.pricing import estimate_cost
@@ -37,18 +38,18 @@ from atelier.ai.providers.base import (
     ProviderError,
     ProviderTimeout,
 )
+from atelier.ai.quality.check import Report, check_answer
 from atelier.ai.resolve import ResolvedProvider, resolve_provider
 from atelier.ai.retry import RetryPolicy, call_with_retries
 from atelier.ai.runtime import AIRuntime
 from atelier.ai.tools import Tool, ToolContext
-from atelier.artifacts.models import Artifact, GeneratedBy
-from atelier.artifacts.versions import add_version
+from atelier.artifacts.models import Artifact
 from atelier.core.crypto import redact
 from atelier.core.db import session_scope
 from atelier.core.errors import AtelierError
+from atelier.core.languages import DEFAULT_LANGUAGE, LANGUAGES
 from atelier.jobs.models import Job
 from atelier.jobs.runner import JobControl, JobFailed
-from atelier.jobs.tasks import task
 from atelier.projects.models import Project
 
 PROGRESS_FLUSH_SECONDS = 0.25
@@ -100,6 +101,41 @@ def repair_messages(text: str, error: ValidationError | ValueError) -> list[Mess
             ),
         ),
     ]
+
+
+def quality_repair_messages(text: str, report: Report) -> list[Message]:
+    """The answer back to the model with the checks' findings: rewrite those parts only."""
+    problems = "\n".join(f"- {f.path}: {f.message}" for f in report.findings[:20])
+    return [
+        Message(role="assistant", content=text[:8000]),
+        Message(
+            role="user",
+            content=(
+                "That answer fits the schema, but these parts are not usable yet:\n"
+                f"{problems}\n"
+                "Answer again with the whole JSON object. Rewrite only the parts listed, "
+                "in your own words and specific to this project; keep everything else."
+            ),
+        ),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A schema-valid answer, the audit row of its call, and the quality checks' report
+    (None when the caller asked for no checks)."""
+
+    output: BaseModel
+    generation_id: uuid.UUID
+    quality: Report | None = None
+
+    def better_than(self, other: Answer) -> bool:
+        if self.quality is None or other.quality is None:
+            return False
+        return self.quality.better_than(other.quality)
+
+
+QualityCheck = Callable[[BaseModel], Report]
 
 
 class Generator:
@@ -180,25 +216,39 @@ class Generator:
         control: JobControl | None = None,
         max_tokens: int = 4096,
         schema: dict[str, Any] | None = None,
-    ) -> tuple[BaseModel, uuid.UUID]:
+        quality: QualityCheck | None = None,
+        language: str | None = None,
+    ) -> Answer:
+        """Call until the answer fits the schema (``generation_max_attempts`` calls at
+        most). With ``quality``, a valid answer with findings goes back once more with
+        them (``quality_repair_attempts``); the answer with the fewest findings wins, and
+        a repair call that fails keeps the answer before it."""
         settings = self.runtime.settings
         schema = schema or output_model.model_json_schema()
         conversation = list(messages)
         policy = RetryPolicy(max_retries=settings.provider_max_retries)
         last_problem = "no answer"
-        for attempt in range(1, settings.generation_max_attempts + 1):
+        schema_failures = 0
+        repairs_left = settings.quality_repair_attempts if quality is not None else 0
+        best: Answer | None = None
+        attempt = 0
+        while schema_failures < settings.generation_max_attempts:
+            attempt += 1
             request = GenerationRequest(
                 messages=conversation,
                 json_schema=schema,
                 schema_name=output_model.__name__,
                 max_tokens=max_tokens,
                 timeout=self.resolved.settings.timeout,
+                language=language,
             )
             stream = _ProgressStream(control, attempt) if control else None
             call = _Call(self, request, stream, control, attempt)
             try:
                 result = await call_with_retries(call.run, policy=policy, on_failure=call.failed)
             except ProviderError as error:
+                if best is not None:
+                    return best
                 raise JobFailed(error.code, self.clean(error.message)) from None
             # The rest of the streamed text goes out with the audit row (one commit).
             pending = [stream.take()] if stream is not None and stream.buffer else []
@@ -225,6 +275,9 @@ class Generator:
                             else [{"field": "(root)", "message": str(problem)[:500]}],
                         },
                     )
+                if best is not None:  # a quality repair that broke the JSON
+                    return best
+                schema_failures += 1
                 conversation = [*conversation, *repair_messages(result.text, problem)]
                 continue
             generation_id = await self._audit(
@@ -234,7 +287,23 @@ class Generator:
                 control=control,
                 events=pending,
             )
-            return output, generation_id
+            answer = Answer(output, generation_id, quality(output) if quality else None)
+            if best is None or answer.better_than(best):
+                best = answer
+            report = answer.quality
+            if report is None or not report.needs_repair or repairs_left == 0:
+                return best
+            repairs_left -= 1
+            if control is not None:
+                await control.emit(
+                    "quality_findings",
+                    {
+                        "attempt": attempt,
+                        "score": report.score,
+                        "findings": [f.as_json() for f in report.findings[:30]],
+                    },
+                )
+            conversation = [*conversation, *quality_repair_messages(result.text, report)]
         raise JobFailed(
             "invalid_output",
             f"the model's answer did not match the schema after "
@@ -358,6 +427,7 @@ class Prepared:
     context: dict[str, Any]
     resolved: ResolvedProvider
     record: CallRecord
+    language: str = DEFAULT_LANGUAGE
 
 
 async def prepare_call(
@@ -424,7 +494,9 @@ async def prepare_call(
                 "model": resolved.settings.default_model,
             },
         )
+        owner = await session.get(User, job.user_id)
         prepared = Prepared(
+            language=language_of(project, owner),
             artifact_id=artifact.id,
             user_id=job.user_id,
             payload=dict(job.payload),
@@ -439,55 +511,40 @@ async def prepare_call(
     return prepared
 
 
+def language_of(project: Project, user: User | None) -> str:
+    """The project's language, else its owner's preference, else English."""
+    preferred = (user.preferences or {}).get("language") if user is not None else None
+    for choice in (project.language, preferred):
+        if isinstance(choice, str) and choice in LANGUAGES:
+            return choice
+    return DEFAULT_LANGUAGE
+
+
+def checks_for(prepared: Prepared, messages: list[Message]) -> QualityCheck:
+    """The quality checks on an answer of ``prepared``'s tool to ``messages``."""
+    tool = prepared.tool
+    prompt = [m.content for m in messages]
+
+    def check(output: BaseModel) -> Report:
+        return check_answer(
+            output.model_dump(mode="json"),
+            schema=tool.output_schema(),
+            inputs=prepared.inputs,
+            context=prepared.context,
+            prompt=prompt,
+            spec=tool.quality,
+            language=prepared.language,
+        )
+
+    return check
+
+
 def generator_for(runtime: AIRuntime, prepared: Prepared) -> Generator:
     try:
         return Generator(runtime, prepared.resolved, prepared.record)
     except ProviderError as error:
         key = prepared.resolved.settings.api_key
         raise JobFailed(error.code, redact(error.message, key)) from None
-
-
-@task("generate")
-async def run_generation_job(
-    runtime: AIRuntime, job_id: uuid.UUID, control: JobControl
-) -> dict[str, Any]:
-    """The job handler for kind "generate": a new AI version of the job's artifact."""
-    prepared = await prepare_call(runtime, job_id, control)
-    tool = prepared.tool
-    messages = tool.render(prepared.inputs, prepared.context)
-    output, generation_id = await generator_for(runtime, prepared).structured(
-        messages=messages,
-        output_model=tool.output_model,
-        control=control,
-        schema=tool.output_schema(),
-    )
-    try:
-        content = tool.stored_output(output, prepared.context).model_dump_json()
-    except ValueError as error:  # e.g. what a compiling tool builds on is gone
-        raise JobFailed("compile_failed", str(error)[:1000]) from None
-    async with runtime.steps, session_scope(runtime.maker) as session:
-        artifact_now = await session.get(Artifact, prepared.artifact_id)
-        if artifact_now is None or artifact_now.deleted_at is not None:
-            raise JobFailed("artifact_not_found", "the artifact was deleted while generating")
-        try:
-            version = await add_version(
-                session,
-                artifact=artifact_now,
-                content=content,
-                generated_by=GeneratedBy.AI,
-                created_by_id=prepared.user_id,
-                ai_generation_id=generation_id,
-            )
-        except AtelierError as error:  # e.g. published while it was generating
-            raise JobFailed(error.code, str(error.detail)) from None
-        result = {
-            "artifact_id": str(prepared.artifact_id),
-            "version": version.version,
-            "ai_generation_id": str(generation_id),
-        }
-        # The job ends in the version's own commit: both happen, or neither.
-        await control.succeed_in(session, result)
-    return result
 
 
 def _uuid_or_none(value: object) -> uuid.UUID | None:

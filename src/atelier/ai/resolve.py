@@ -90,6 +90,7 @@ def local_settings(settings: Settings, *, model: str | None = None) -> ProviderS
         model_path=str(path),
         threads=settings.local_threads,
         timeout=settings.local_timeout_seconds,
+        prompt_cache_mb=settings.local_prompt_cache_mb,
     )
 
 

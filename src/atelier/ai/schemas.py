@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, Field, StringConstraints, model_validator
 
@@ -23,6 +23,10 @@ class ProviderOptions(InputModel):
     output_usd_per_mtok: Annotated[float, Field(ge=0, le=10_000)] | None = None
     timeout_seconds: Annotated[float, Field(gt=0, le=3600)] | None = None
     threads: Annotated[int, Field(ge=1, le=256)] | None = None
+    # "sections": one call per part of the answer (small models); "one_shot": the whole
+    # answer in one call. None: the instance default (ATELIER_LOCAL_GENERATION_MODE for
+    # the embedded model, one_shot for the others).
+    generation_mode: Literal["one_shot", "sections"] | None = None
 
 
 class ProviderCreate(InputModel):

@@ -20,8 +20,9 @@ from typing import Any
 import jinja2
 from pydantic import BaseModel, ValidationError
 
-from atelier.ai.generation import generator_for, prepare_call
+from atelier.ai.generation import Prepared, QualityCheck, generator_for, prepare_call
 from atelier.ai.providers.base import Message
+from atelier.ai.quality.check import Finding, Report, check_answer
 from atelier.ai.runtime import AIRuntime
 from atelier.ai.tools import Tool
 from atelier.artifacts.derivation import JOB_KIND, Mode
@@ -98,6 +99,45 @@ def fill_gaps(
         return proposal, []
 
 
+def changed_fields(proposal: dict[str, Any], inputs: dict[str, Any]) -> list[str]:
+    """The top-level fields where the proposal differs from the inputs it started from."""
+    return [
+        name
+        for name in proposal
+        if json.dumps(proposal.get(name), sort_keys=True)
+        != json.dumps(inputs.get(name), sort_keys=True)
+    ]
+
+
+NO_CHANGE = (
+    "The proposal is the same as the current inputs: add to or improve at least one field "
+    "from what the results say."
+)
+
+
+def proposal_checks(prepared: Prepared, messages: list[Message]) -> QualityCheck:
+    """The answer checks on a proposal, plus one of its own: an AI mode must add
+    something, so a proposal equal to the inputs goes back once with that finding."""
+    tool = prepared.tool
+    prompt = [m.content for m in messages]
+
+    def check(proposal: BaseModel) -> Report:
+        data = proposal.model_dump(mode="json")
+        report = check_answer(
+            data,
+            schema=tool.input_model.model_json_schema(),
+            inputs={"inputs": prepared.inputs, "output": prepared.output_data},
+            prompt=prompt,
+            language=prepared.language,
+        )
+        filled, _ = fill_gaps(data, prepared.inputs, tool.input_model)
+        if not changed_fields(filled, prepared.inputs):
+            report.findings.insert(0, Finding("no_change", "(root)", NO_CHANGE))
+        return report
+
+    return check
+
+
 def _mode_of(payload: dict[str, Any]) -> Mode:
     try:
         return Mode(str(payload.get("mode")))
@@ -124,13 +164,19 @@ async def run_smart_populate_job(
         raise JobFailed("no_output", "the artifact has no output to start from")
     tool = prepared.tool
     messages = render(tool, mode, inputs=prepared.inputs, output=prepared.output_data)
-    proposal, generation_id = await generator_for(runtime, prepared).structured(
+    answer = await generator_for(runtime, prepared).structured(
         messages=messages,
         output_model=tool.input_model,
         control=control,
         schema=tool.input_model.model_json_schema(),
+        quality=proposal_checks(prepared, messages),
+        language=prepared.language,
     )
-    filled, kept = fill_gaps(proposal.model_dump(mode="json"), prepared.inputs, tool.input_model)
+    generation_id = answer.generation_id
+    proposal = answer.output.model_dump(mode="json")
+    filled, kept = fill_gaps(proposal, prepared.inputs, tool.input_model)
+    changed = changed_fields(filled, prepared.inputs)
+    report = answer.quality
     return {
         "mode": mode.value,
         "derivation": mode.derivation.value,
@@ -138,5 +184,9 @@ async def run_smart_populate_job(
         "proposal": filled,
         # Fields the proposal left empty, filled from the previous inputs.
         "kept_from_inputs": kept,
+        # What the proposal changed, field by field; none: the AI found nothing to add.
+        "changed_fields": changed,
+        "nothing_added": not changed,
+        "quality": report.as_json() if report is not None else None,
         "ai_generation_id": str(generation_id),
     }

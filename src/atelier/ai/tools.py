@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atelier.ai.providers.base import Message
+from atelier.ai.quality.check import QualitySpec
 from atelier.core.packs import packs, resolve
 
 log = structlog.get_logger("atelier.tools")
@@ -44,6 +45,12 @@ class Tool:
     output_model: ClassVar[type[BaseModel]]
     prompt_file: ClassVar[Path]
     prompt_version: ClassVar[str]
+    # What the quality checks should know about the output's fields (ai/quality/check.py):
+    # which must transform their source rather than copy it, which quote verbatim.
+    quality: ClassVar[QualitySpec] = QualitySpec()
+    # Section-by-section generation (ai/sections.py): top-level output fields written
+    # together in one call. Fields in no group are written one per call, in order.
+    sections: ClassVar[tuple[tuple[str, ...], ...]] = ()
 
     @classmethod
     def prompt_name(cls) -> str:
@@ -81,7 +88,11 @@ class Tool:
         """Extra template variables, e.g. earlier stages' outputs. None by default."""
         return {}
 
-    def render(self, inputs: dict[str, Any], context: dict[str, Any]) -> list[Message]:
+    def render(
+        self, inputs: dict[str, Any], context: dict[str, Any], *, schema_text: str | None = None
+    ) -> list[Message]:
+        """The prompt's messages; ``schema_text`` replaces the output schema in them (a
+        section's own schema, when the answer is written part by part)."""
         # Validated first: every field is present (defaults filled) for the template.
         inputs = self.input_model.model_validate(inputs).model_dump(mode="json")
         template = _environment(self.prompt_file.parent).get_template(self.prompt_file.name)
@@ -89,7 +100,7 @@ class Tool:
             "tool": self,
             "inputs": inputs,
             "input_json": json.dumps(inputs, indent=2, ensure_ascii=False),
-            "schema_json": self.output_schema_text(),
+            "schema_json": schema_text or self.output_schema_text(),
             "context": context,
         }
         messages = []

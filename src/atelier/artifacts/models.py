@@ -87,6 +87,9 @@ class ArtifactVersion(IdMixin, CreatedMixin, Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     is_active: Mapped[bool] = mapped_column(default=False)
+    # The quality checks' report on an AI answer: {score, checked, rules_version,
+    # findings: [{rule, path, message}]}; None for versions nobody checked.
+    quality: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
     __table_args__ = (
         UniqueConstraint("artifact_id", "version"),

@@ -77,6 +77,25 @@ class ArtifactCreated(ArtifactOut):
     job: JobOut | None = Field(default=None, description="the generation, when one was asked")
 
 
+class QualityFinding(OutputModel):
+    rule: str = Field(
+        description="instruction_echo, example_copy, input_parroting, duplicate, "
+        "off_script, placeholder or cut_off"
+    )
+    path: str = Field(description='the field, e.g. "value_map.pain_relievers[2].reliever"')
+    message: str
+
+
+class Quality(OutputModel):
+    """The quality checks' report on an AI answer (ai/quality): what they still found
+    after the repair, field by field."""
+
+    score: float = Field(description="share of the answer's text fields with no finding")
+    checked: int = Field(description="text fields checked")
+    rules_version: int
+    findings: list[QualityFinding]
+
+
 class VersionOut(OutputModel):
     id: uuid.UUID
     artifact_id: uuid.UUID
@@ -88,6 +107,9 @@ class VersionOut(OutputModel):
     created_by_id: uuid.UUID | None
     is_active: bool
     created_at: dt.datetime
+    quality: Quality | None = Field(
+        default=None, description="the quality checks' findings; null when not checked"
+    )
 
 
 class VersionSummary(OutputModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import orjson
 from sqlalchemy import select, update
@@ -90,6 +91,7 @@ async def _insert_active(
     generated_by: GeneratedBy,
     created_by_id: uuid.UUID | None,
     ai_generation_id: uuid.UUID | None,
+    quality: dict[str, Any] | None = None,
 ) -> ArtifactVersion:
     version = ArtifactVersion(
         artifact_id=artifact.id,
@@ -100,6 +102,7 @@ async def _insert_active(
         created_by_id=created_by_id,
         ai_generation_id=ai_generation_id,
         is_active=True,
+        quality=quality,
     )
     session.add(version)
     await session.flush()
@@ -144,7 +147,9 @@ async def add_version(
     generated_by: GeneratedBy,
     created_by_id: uuid.UUID | None,
     ai_generation_id: uuid.UUID | None = None,
+    quality: dict[str, Any] | None = None,
 ) -> ArtifactVersion:
+    """A new active version; ``quality`` is the checks' report on an AI answer."""
     ensure_draft(artifact)
     number = await _lock_artifact(session, artifact, bump=True)
     await _deactivate_all(session, artifact.id)
@@ -157,6 +162,7 @@ async def add_version(
         generated_by=generated_by,
         created_by_id=created_by_id,
         ai_generation_id=ai_generation_id,
+        quality=quality,
     )
     if format == VersionFormat.JSON:
         artifact.output_data = orjson.loads(content)

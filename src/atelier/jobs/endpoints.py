@@ -88,8 +88,9 @@ async def job_events(
     last_event_id: Annotated[str | None, Header()] = None,
     after: Annotated[int | None, Query(ge=0, description="resume after this event id")] = None,
 ) -> Response:
-    """Server-Sent Events: queued, started, progress, attempt_failed, then succeeded,
-    failed or cancelled (the stream ends after those). Resumable with Last-Event-ID."""
+    """Server-Sent Events: queued, started, progress, attempt_failed, quality_findings,
+    then succeeded, failed or cancelled (the stream ends after those). Resumable with
+    Last-Event-ID."""
     job = await service.load_job(session, user=user, job_id=job_id)
     start = after if after is not None else _event_id(last_event_id)
     # The stream outlives this request's session: it reads with sessions of its own.

@@ -66,6 +66,9 @@ class Project(IdMixin, TimestampMixin, SoftDeleteMixin, Base):
     )
     current_stage: Mapped[int | None]
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    # The language answers are written in (ai/quality/scripts.py LANGUAGES); None: the
+    # owner's preference, else English.
+    language: Mapped[str | None] = mapped_column(String(16))
     ai_provider_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("ai_provider_configs.id", ondelete="SET NULL")
     )

@@ -6,14 +6,29 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
+from atelier.core.languages import LANGUAGES
 from atelier.core.schemas import InputModel, OutputModel
 from atelier.core.strict_json import StrictJsonObject
 from atelier.projects.catalog import DEFAULT_PACK, PackKey
 from atelier.projects.models import Phase, ProjectStatus
 
 ProjectName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def _known_language(code: str) -> str:
+    if code not in LANGUAGES:
+        raise ValueError(f"unknown language; one of: {', '.join(LANGUAGES)}")
+    return code
+
+
+# A project's language (core/languages.py): what its answers are checked against.
+Language = Annotated[
+    str,
+    Field(json_schema_extra={"enum": list(LANGUAGES)}, description="a language code"),
+    AfterValidator(_known_language),
+]
 Description = Annotated[str, StringConstraints(max_length=10_000)]
 
 
@@ -28,6 +43,8 @@ class ProjectCreate(InputModel):
     metadata: StrictJsonObject = Field(default_factory=dict)
     # Start from a template (GET /api/v1/templates): its pack and stage defaults are used.
     template_id: uuid.UUID | None = None
+    # The language answers are written in; null: the owner's preference, else English.
+    language: Language | None = None
 
 
 class ProjectUpdate(InputModel):
@@ -41,6 +58,7 @@ class ProjectUpdate(InputModel):
     # This project's generations use this provider (GET /api/v1/ai-providers); null goes
     # back to the user's default.
     ai_provider_id: uuid.UUID | None = None
+    language: Language | None = None
 
 
 class ProjectOut(OutputModel):
@@ -57,6 +75,7 @@ class ProjectOut(OutputModel):
     metadata: dict[str, Any] = Field(validation_alias="metadata_")
     ai_provider_id: uuid.UUID | None
     template_id: uuid.UUID | None
+    language: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
     deleted_at: dt.datetime | None

@@ -61,6 +61,7 @@ async def add_project(
     current_stage: int | None = None,
     metadata: dict[str, Any] | None = None,
     template_id: uuid.UUID | None = None,
+    language: str | None = None,
 ) -> tuple[Project, dict[str, Any] | None]:
     """The project row, and the stage inputs its template gives (if any). A pipeline
     pack's project also needs its stages: ``stages.new_project.create_project`` does both,
@@ -83,6 +84,7 @@ async def add_project(
         current_stage=current_stage,
         metadata_=metadata or {},
         template_id=template_id,
+        language=language,
     )
     session.add(project)
     await session.flush()

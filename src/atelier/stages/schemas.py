@@ -10,6 +10,7 @@ import orjson
 from pydantic import StringConstraints
 
 from atelier.artifacts.models import ArtifactVersion, GeneratedBy, VersionFormat
+from atelier.artifacts.schemas import Quality
 from atelier.core.schemas import InputModel, OutputModel
 from atelier.core.strict_json import StrictJsonObject
 from atelier.jobs.schemas import JobOut
@@ -89,6 +90,7 @@ class StageOutputOut(OutputModel):
     is_active: bool
     created_at: dt.datetime
     data: Any
+    quality: Quality | None = None
 
     @classmethod
     def of(cls, version: ArtifactVersion) -> StageOutputOut:
@@ -104,6 +106,7 @@ class StageOutputOut(OutputModel):
             is_active=version.is_active,
             created_at=version.created_at,
             data=data,
+            quality=Quality.model_validate(version.quality) if version.quality else None,
         )
 
 

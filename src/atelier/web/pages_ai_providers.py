@@ -51,9 +51,25 @@ PROVIDER_OPTION_FIELDS = (
     ("timeout_seconds", "Timeout", "Seconds to wait for an answer (at most 3600)."),
     ("threads", "Threads", "CPU threads for a local model."),
 )
+# The options chosen from a list: (name, label, hint, [(value, text)]).
+PROVIDER_CHOICE_FIELDS = (
+    (
+        "generation_mode",
+        "How answers are written",
+        "Part by part helps small local models keep the thread; one call is faster for "
+        "large models.",
+        [
+            ("", "The default (one call; the instance setting for the local model)"),
+            ("one_shot", "The whole answer in one call"),
+            ("sections", "Part by part, one call each"),
+        ],
+    ),
+)
 # The form sends every option and a PATCH replaces them all: one missing here would be
 # wiped by every edit.
-assert {name for name, _, _ in PROVIDER_OPTION_FIELDS} == set(ProviderOptions.model_fields)
+assert {name for name, *_ in (*PROVIDER_OPTION_FIELDS, *PROVIDER_CHOICE_FIELDS)} == set(
+    ProviderOptions.model_fields
+)
 
 
 def _field_errors(error: ValidationError) -> dict[str, str]:
@@ -207,6 +223,7 @@ def _provider_values(config: AIProviderConfig) -> dict[str, Any]:
         "base_url": config.base_url or "",
         "is_default": config.is_default,
         **{name: _number_text(options.get(name)) for name, _, _ in PROVIDER_OPTION_FIELDS},
+        **{name: options.get(name) or "" for name, *_ in PROVIDER_CHOICE_FIELDS},
     }
 
 
@@ -236,6 +253,7 @@ def _edit_provider_page(
             "config": config,
             "kinds": dict(PROVIDER_KINDS),
             "option_fields": PROVIDER_OPTION_FIELDS,
+            "choice_fields": PROVIDER_CHOICE_FIELDS,
             "values": values,
             "errors": errors or {},
             "flash": flash,
@@ -260,6 +278,7 @@ async def save_provider(
     output_usd_per_mtok: FormText = "",
     timeout_seconds: FormText = "",
     threads: FormText = "",
+    generation_mode: FormText = "",
     csrf_token: FormText = "",
 ) -> Response:
     """PATCH /api/v1/ai-providers/{id} from a form: what differs from the stored provider
@@ -273,6 +292,7 @@ async def save_provider(
         "output_usd_per_mtok": output_usd_per_mtok,
         "timeout_seconds": timeout_seconds,
         "threads": threads,
+        "generation_mode": generation_mode,
     }
     values = {
         "label": label,

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -164,28 +165,41 @@ async def iterate_form(
     elif proposal_job.status == JobStatus.SUCCEEDED:
         result = proposal_job.result or {}
         form.values = dict(result.get("proposal") or {})
-        form.note = _kept_note(form.tool, result.get("kept_from_inputs") or [])
+        form.changed = set(result.get("changed_fields") or [])
+        form.note = _proposal_note(form.tool, result)
     else:
         form.alert = failure(proposal_job.error_code, proposal_job.error_message)
         form.values = dict(loaded.artifact.input_data)
     return render_tool_form(request, form)
 
 
-def _kept_note(tool: Tool, kept: list[str]) -> str | None:
-    """Which fields the AI left empty and the previous inputs filled (smart_populate)."""
-    if not kept:
-        return None
+def _proposal_note(tool: Tool, result: dict[str, Any]) -> str | None:
+    """What to know about an AI proposal (smart_populate's result): what it changed, that
+    it found nothing to add, and which fields it left empty so they keep the inputs."""
     fields = tool.input_model.model_fields
-    names = [
-        (fields[name].title if name in fields and fields[name].title else None)
-        or name.replace("_", " ").capitalize()
-        for name in kept
-    ]
-    return (
-        "The AI's proposal left these empty, so they keep your previous inputs: "
-        + ", ".join(names)
-        + "."
-    )
+
+    def names(keys: list[str]) -> str:
+        return ", ".join(
+            (fields[k].title if k in fields and fields[k].title else None)
+            or k.replace("_", " ").capitalize()
+            for k in keys
+        )
+
+    parts = []
+    changed = list(result.get("changed_fields") or [])
+    if result.get("nothing_added"):
+        parts.append(
+            "The AI found nothing to add: the form holds your inputs as they were. Edit "
+            "them yourself, or try the other mode."
+        )
+    elif changed:
+        parts.append(f"The proposal changed: {names(changed)} (marked below).")
+    kept = list(result.get("kept_from_inputs") or [])
+    if kept:
+        parts.append(
+            f"The AI's proposal left these empty, so they keep your previous inputs: {names(kept)}."
+        )
+    return " ".join(parts) or None
 
 
 async def _proposal_job(

@@ -122,6 +122,9 @@ async def show_artifact(
             "project": loaded.project,
             "tool": tool,
             "active_version": loaded.active_version,
+            "active_quality": next(
+                (row.version.quality for row in rows if row.version.is_active), None
+            ),
             "can_write": loaded.can_write,
             "published": artifact.status == ArtifactStatus.PUBLISHED,
             "formable": tool is not None and artifact.stage_id is None,

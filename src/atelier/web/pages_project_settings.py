@@ -14,6 +14,7 @@ from atelier.accounts.models import Organization
 from atelier.ai import service as ai_service
 from atelier.core.deps import DB
 from atelier.core.errors import AtelierError, NotFound
+from atelier.core.languages import LANGUAGES
 from atelier.projects import service
 from atelier.projects.access import Need, ProjectAccess, load_project
 from atelier.projects.models import Project, ProjectStatus
@@ -95,7 +96,9 @@ async def _settings_page(
                 "metadata": json.dumps(project.metadata_, indent=2, ensure_ascii=False)
                 if project.metadata_
                 else "",
+                "language": project.language or "",
             },
+            "languages": [(code, name) for code, (name, _) in LANGUAGES.items()],
             "errors": errors or {},
             "flash": flash,
             **HELPERS,
@@ -129,17 +132,21 @@ async def save_details(
     name: FormText = "",
     description: FormText = "",
     metadata: FormText = "",
+    language: FormText = "",
     csrf_token: FormText = "",
 ) -> Response:
     if not csrf_ok(request, csrf_token):
         return _to_settings(project_id, "expired")
     access = await load_project(session, user=user, project_id=project_id, need=Need.WRITE)
     values = {"name": name, "description": description, "metadata": metadata}
+    values["language"] = language
     errors = {}
     if not 1 <= len(name.strip()) <= 200:
         errors["name"] = "Give the project a name of 1 to 200 characters."
     if len(description) > 10_000:
         errors["description"] = "Keep the description under 10,000 characters."
+    if language and language not in LANGUAGES:
+        errors["language"] = "Choose one of the languages."
     parsed = json_object(metadata)
     if parsed is None:
         errors["metadata"] = 'Write a JSON object, e.g. {"client": "Acme"}, or leave it empty.'
@@ -154,6 +161,7 @@ async def save_details(
             "name": name.strip(),
             "description": description.strip() or None,
             "metadata": parsed,
+            "language": language or None,
         },
     )
     return _to_settings(project_id, "saved")

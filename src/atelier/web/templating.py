@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,20 @@ def _tojson_attr(value: Any) -> Markup:
     return Markup.escape(json.dumps(value, ensure_ascii=False))
 
 
+def _field_path(path: str) -> str:
+    """A field path for people: "value_map.pain_relievers[0].reliever" reads
+    "Value map / Pain relievers 1 / Reliever"."""
+    parts = []
+    for part in path.split("."):
+        name, _, rest = part.partition("[")
+        label = name.replace("_", " ").capitalize() if name else ""
+        numbers = [str(int(i) + 1) for i in re.findall(r"\d+", rest)]
+        parts.append(" ".join([label, *numbers]).strip())
+    return " / ".join(p for p in parts if p)
+
+
 env.filters["when"] = _when
+env.filters["field_path"] = _field_path
 env.filters["jsonattr"] = _tojson_attr
 
 

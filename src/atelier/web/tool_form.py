@@ -64,6 +64,8 @@ class ToolForm:
     name_default: str = ""
     alert: dict[str, Any] | None = None
     note: str | None = None  # something to know about the values (not an error)
+    # Fields an AI proposal changed (smart_populate's changed_fields): marked on the form.
+    changed: set[str] = field(default_factory=set)
     parent: Artifact | None = None  # the next iteration's parent
     editing: Artifact | None = None  # new inputs for this artifact
     mode: Mode | None = None

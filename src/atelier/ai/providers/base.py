@@ -32,6 +32,9 @@ class GenerationRequest:
     max_tokens: int = 4096
     temperature: float = 0.2
     timeout: float = 120.0  # seconds for the whole call
+    # The project's language (core/languages.py): the embedded model's grammar keeps the
+    # answer's strings to its scripts. Hosted providers do not use it.
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,9 @@ class ProviderSettings:
     threads: int | None = None
     # Schema + inputs + the whole answer must fit: large canvases need more than 4096.
     context_length: int = 8192
+    # Local model: memory for saved model states by prompt prefix (0: none), so that the
+    # shared start of the prompts (system prompt, schema) is evaluated once.
+    prompt_cache_mb: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # keep keys out of logs and tracebacks

@@ -40,6 +40,7 @@ from atelier.ai.providers.base import (
     ProviderTimeout,
     TextCallback,
 )
+from atelier.core.languages import char_ranges
 
 # llama.cpp's repetition penalty for structured answers. Without one (1.0, llama-cpp-
 # python's default), qwen2.5-coder-0.5b filled a value proposition's cells with one word
@@ -47,7 +48,7 @@ from atelier.ai.providers.base import (
 # 60 s instead of 52 s.
 REPEAT_PENALTY = 1.15
 
-_providers: dict[tuple[Path, int, int], LocalProvider] = {}
+_providers: dict[tuple[Path, int, int, int], LocalProvider] = {}
 _providers_lock = threading.Lock()
 
 
@@ -58,18 +59,32 @@ def local_provider(settings: ProviderSettings) -> Provider:
         path = resolve_model_path(model=spec)
     except LocalModelError as exc:
         return MissingLocalModel(spec or configured_model(), str(exc))
-    return shared_provider(path, threads=settings.threads, context_length=settings.context_length)
+    return shared_provider(
+        path,
+        threads=settings.threads,
+        context_length=settings.context_length,
+        prompt_cache_mb=settings.prompt_cache_mb,
+    )
 
 
 def shared_provider(
-    path: Path, *, threads: int | None = None, context_length: int = 8192
+    path: Path,
+    *,
+    threads: int | None = None,
+    context_length: int = 8192,
+    prompt_cache_mb: int = 0,
 ) -> LocalProvider:
     n_threads = threads or default_threads()
-    key = (path.resolve(), context_length, n_threads)
+    key = (path.resolve(), context_length, n_threads, prompt_cache_mb)
     with _providers_lock:
         provider = _providers.get(key)
         if provider is None:
-            provider = LocalProvider(key[0], threads=n_threads, context_length=context_length)
+            provider = LocalProvider(
+                key[0],
+                threads=n_threads,
+                context_length=context_length,
+                prompt_cache_mb=prompt_cache_mb,
+            )
             _providers[key] = provider
         return provider
 
@@ -122,10 +137,13 @@ class _Run:
 class LocalProvider:
     kind = "local"
 
-    def __init__(self, path: Path, *, threads: int, context_length: int) -> None:
+    def __init__(
+        self, path: Path, *, threads: int, context_length: int, prompt_cache_mb: int = 0
+    ) -> None:
         self.path = path
         self.threads = threads
         self.context_length = context_length
+        self.prompt_cache_mb = prompt_cache_mb
         self.default_model = display_name(path)
         self.load_seconds: float | None = None
         self._llama: Any = None
@@ -218,6 +236,14 @@ class LocalProvider:
                 f"{install_hint(self.default_model)}",
                 code="local_model_missing",
             ) from exc
+        if self.prompt_cache_mb > 0:
+            # llama-cpp-python saves the model's state after each call, keyed by its
+            # tokens, and restores the one sharing the longest prefix with the next
+            # prompt: the system prompt and schema of a tool are evaluated once, even when
+            # other calls came in between (a repair, another tool, a section).
+            from llama_cpp.llama_cache import LlamaRAMCache
+
+            self._llama.set_cache(LlamaRAMCache(capacity_bytes=self.prompt_cache_mb << 20))
         self.load_seconds = time.perf_counter() - started
         return self._llama, True
 
@@ -237,7 +263,7 @@ class LocalProvider:
             grammar = None
             if request.json_schema is not None:
                 grammar, exact = _checked_grammar(
-                    llama, json.dumps(grammar_schema(request.json_schema))
+                    llama, json.dumps(grammar_schema(request.json_schema)), request.language
                 )
                 if not exact:
                     # The call's notes say so (no log line from this worker thread).
@@ -404,30 +430,42 @@ def grammar_schema(node: Any) -> Any:
     return out
 
 
+def restrict_strings(gbnf: str, language: str) -> str:
+    """The converter's rule for a character inside a JSON string, limited to the scripts
+    of the language (``core.languages.char_ranges``): a stray script cannot be sampled at
+    all. The ``\\uXXXX`` escape goes too, since it could spell any character."""
+    rule = f'char ::= [{char_ranges(language)}] | "\\\\" ["\\\\/bfnrt]'
+    return "\n".join(rule if line.startswith("char ::=") else line for line in gbnf.splitlines())
+
+
 @functools.lru_cache(maxsize=64)
-def _grammar(schema_json: str) -> tuple[Any, bool]:
-    """A llama.cpp grammar for the schema; generic JSON when the schema cannot be converted."""
-    from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
+def _grammar(schema_json: str, language: str | None = None) -> tuple[Any, bool]:
+    """A llama.cpp grammar for the schema, its strings kept to the language's scripts;
+    generic JSON when the schema cannot be converted."""
+    from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar, json_schema_to_gbnf
 
     try:
-        return LlamaGrammar.from_json_schema(schema_json, verbose=False), True
+        text = json_schema_to_gbnf(schema_json)
     except Exception:  # the converter raises bare Exceptions for unsupported features
         return LlamaGrammar.from_string(JSON_GBNF, verbose=False), False
+    if language:
+        text = restrict_strings(text, language)
+    return LlamaGrammar.from_string(text, verbose=False), True
 
 
-_parsed: dict[str, bool] = {}
+_parsed: dict[tuple[str, str | None], bool] = {}
 
 
-def _checked_grammar(llama: Any, schema_json: str) -> tuple[Any, bool]:
+def _checked_grammar(llama: Any, schema_json: str, language: str | None = None) -> tuple[Any, bool]:
     """``_grammar``, checked once per schema by llama.cpp's own parser: a grammar it cannot
     parse (e.g. a regex escape such as \\S in a pattern that the converter passes through)
     gives a null sampler, and generating with that crashes the whole process."""
-    grammar, exact = _grammar(schema_json)
+    grammar, exact = _grammar(schema_json, language)
     if not exact:
         return grammar, exact
-    ok = _parsed.get(schema_json)
+    ok = _parsed.get((schema_json, language))
     if ok is None:
-        ok = _parsed[schema_json] = grammar_parses(llama, grammar._grammar)
+        ok = _parsed[(schema_json, language)] = grammar_parses(llama, grammar._grammar)
     if ok:
         return grammar, True
     from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar

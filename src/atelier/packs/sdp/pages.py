@@ -366,6 +366,7 @@ async def stage_page(
             more_versions=more is not None,
             versions_url=f"{stage_url(project.id, number)}/versions",
             output_json=_output_json(state, active_version),
+            quality=next((v.quality for v in rows if v.is_active), None),
             editable=name in STORED_MODELS,
             compiled=name in COMPILED,
             previous=next((s for s in rail if s.number == number - 1), None),

@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from atelier.ai.quality.check import QualitySpec
 from atelier.ai.tools import Tool, ToolContext
 from atelier.packs.sdp import outputs
 from atelier.packs.sdp.api_spec import ApiDesign
@@ -166,6 +167,8 @@ class StackTool(StageTool):
     output_model = outputs.StackDecision
     prompt_file = PROMPTS / "stack.j2"
     uses = ("product",)
+    # Choosing the technology the prompt names as an example is a choice, not a copy.
+    quality = QualitySpec(quoted=("choices[].choice",))
 
 
 class DesignTool(StageTool):
@@ -176,6 +179,8 @@ class DesignTool(StageTool):
     output_model = outputs.DesignSystem
     prompt_file = PROMPTS / "design.j2"
     uses = ("product",)
+    # A conventional spacing scale or type ramp may well be the prompt's example.
+    quality = QualitySpec(quoted=("spacing", "typography[]"))
 
 
 class SectionsTool(StageTool):
@@ -196,6 +201,7 @@ class InfrastructureTool(StageTool):
     output_model = outputs.Infrastructure
     prompt_file = PROMPTS / "infrastructure.j2"
     uses = ("product", "stack")
+    quality = QualitySpec(quoted=("services[].image",))  # "python:3.12-slim" is a choice
 
 
 STAGE_TOOLS: tuple[type[StageTool], ...] = (

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from atelier.ai.quality.check import QualitySpec
 from atelier.ai.tools import Tool
 from atelier.packs.strategy._shared import Item, Level, Line, Name, Paragraph, Text
 
@@ -159,3 +160,19 @@ class ValuePropositionTool(Tool):
     output_model = ValuePropositionCanvas
     prompt_file = Path(__file__).parent / "prompts" / "value_proposition.j2"
     prompt_version = "1"
+    # A reliever or creator says how the offering answers a pain or gain; copying the
+    # pain or gain back (from the profile or the user's input) answers nothing.
+    quality = QualitySpec(
+        transforms=(
+            ("value_map.pain_relievers[].reliever", "output.customer_profile.pains[].pain"),
+            ("value_map.pain_relievers[].reliever", "inputs.known_pains[]"),
+            ("value_map.gain_creators[].creator", "output.customer_profile.gains[].gain"),
+            ("value_map.gain_creators[].creator", "inputs.known_gains[]"),
+        ),
+        quoted=(
+            "value_map.pain_relievers[].pain",
+            "value_map.gain_creators[].gain",
+            "fit.addressed_pains[]",
+            "fit.addressed_gains[]",
+        ),
+    )

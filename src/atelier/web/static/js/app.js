@@ -50,7 +50,7 @@
           resolve(null); // the job could not be read back: callers show a generic error
         }
       };
-      for (const type of ["started", "progress", "attempt_failed", "requeued"]) {
+      for (const type of ["started", "progress", "attempt_failed", "quality_findings", "requeued"]) {
         source.addEventListener(type, (e) => onEvent(type, JSON.parse(e.data || "{}")));
       }
       for (const type of ["succeeded", "failed", "cancelled"]) {

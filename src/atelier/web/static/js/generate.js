@@ -74,6 +74,12 @@
           const retry = data.retry_in_seconds != null ? `; trying again in ${Math.ceil(data.retry_in_seconds)} s` : "";
           line(`✗ ${data.message || data.reason || "the call failed"}${retry}`);
         }
+      } else if (type === "quality_findings") {
+        // A valid answer with problems the checks found: it goes back once to be fixed.
+        attempt?.drop();
+        const n = (data.findings || []).length;
+        line(`✗ answer ${data.attempt} had ${n} problem${n === 1 ? "" : "s"} (e.g. ${data.findings?.[0]?.message || "copied text"}); the model is asked to rewrite those parts`);
+        status.textContent = "Asking the model to fix what the checks found…";
       } else if (type === "requeued") {
         line("→ picked up again after an interruption");
       }

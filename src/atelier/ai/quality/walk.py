@@ -1,0 +1,98 @@
+"""Walking an answer together with its JSON schema: every string and every list, with
+its path ("value_map.pain_relievers[2].reliever") and the schema that governs it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+Schema = dict[str, Any]
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    path: Path
+    value: Any
+    schema: Schema
+
+
+def path_text(path: Path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def pattern_text(path: Path) -> str:
+    """The path with list positions blank ("a.items[].name"), as tools declare fields."""
+    return re.sub(r"\[\d+\]", "[]", path_text(path))
+
+
+def resolve(schema: Schema, root: Schema) -> Schema:
+    """Follow ``$ref`` and pick the non-null branch of an optional (``anyOf``)."""
+    for _ in range(32):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            node: Any = root
+            for part in ref[2:].split("/"):
+                node = node.get(part, {}) if isinstance(node, dict) else {}
+            schema = node if isinstance(node, dict) else {}
+            continue
+        branches = schema.get("anyOf") or schema.get("oneOf")
+        if isinstance(branches, list):
+            real = [b for b in branches if isinstance(b, dict) and b.get("type") != "null"]
+            if len(real) == 1:
+                schema = real[0]
+                continue
+        return schema
+    return schema
+
+
+def leaves(data: Any, schema: Schema, root: Schema | None = None) -> Iterator[Leaf]:
+    """Every value in ``data``, objects and lists included, depth first."""
+    root = root if root is not None else schema
+    yield from _walk(data, schema, root, ())
+
+
+def _walk(data: Any, schema: Schema, root: Schema, path: Path) -> Iterator[Leaf]:
+    node = resolve(schema, root)
+    yield Leaf(path, data, node)
+    if isinstance(data, dict):
+        props = node.get("properties") or {}
+        for key, value in data.items():
+            yield from _walk(value, props.get(key) or {}, root, (*path, key))
+    elif isinstance(data, list):
+        items = node.get("items") or {}
+        for index, value in enumerate(data):
+            yield from _walk(value, items if isinstance(items, dict) else {}, root, (*path, index))
+
+
+def descriptions(schema: Schema) -> list[str]:
+    """Every ``description`` and ``title`` in a schema: text an answer must not echo."""
+    out: list[str] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("description", "title") and isinstance(value, str):
+                    out.append(value)
+                else:
+                    visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(schema)
+    return out
+
+
+def item_text(value: Any) -> str:
+    """An item of a list as one text (an object's strings joined), for duplicates."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return " | ".join(item_text(v) for v in value.values() if isinstance(v, str | dict))
+    return ""
