@@ -134,9 +134,10 @@ def test_its_migration_branch_upgrades_checks_and_downgrades(tmp_path: Path) -> 
         assert "example_notes" in inspect(engine).get_table_names()
         with engine.connect() as conn:
             heads = set(conn.scalars(sql("SELECT version_num FROM alembic_version")))
-        # The pack's head stands for the engine revision it depends on, too.
-        assert heads == {"example_0001"}, heads
-        migrate.check(url)  # raises if the pack's model and its migration differ
+        # The pack's head, and the engine's newest revision unless the pack's depends on
+        # it (then the pack's head stands for both).
+        assert "example_0001" in heads and len(heads) <= 2, heads
+        migrate.check(url)  # raises if a head is missing or a model and its migration differ
 
         migrate.downgrade(url, "example@base")
         names = set(inspect(engine).get_table_names())
