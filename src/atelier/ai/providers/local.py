@@ -433,7 +433,7 @@ def grammar_schema(node: Any) -> Any:
 def restrict_strings(gbnf: str, language: str) -> str:
     """The converter's rule for a character inside a JSON string, limited to the scripts
     of the language (``core.languages.char_ranges``): a stray script cannot be sampled at
-    all. The ``\\uXXXX`` escape goes too, since it could spell any character."""
+    all. The JSON ``\\u`` escape goes too, since it could spell any character."""
     rule = f'char ::= [{char_ranges(language)}] | "\\\\" ["\\\\/bfnrt]'
     return "\n".join(rule if line.startswith("char ::=") else line for line in gbnf.splitlines())
 
