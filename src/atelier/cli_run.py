@@ -41,8 +41,13 @@ class PrintingEvents(EventBus):
                 err=True,
             )
         elif type == "quality_findings":
+            which = (
+                f"part {', '.join(data['part'])}"
+                if data.get("part")
+                else f"answer {data.get('attempt')}"
+            )
             typer.echo(
-                f"\n! answer {data.get('attempt')}: {len(data.get('findings') or [])} "
+                f"\n! {which}: {len(data.get('findings') or [])} "
                 "problem(s) found by the checks; asking for a repair",
                 err=True,
             )

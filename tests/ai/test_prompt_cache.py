@@ -11,6 +11,7 @@ pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make
 
 from atelier.ai.providers.base import GenerationRequest, Message
 from atelier.ai.providers.local import LocalProvider
+from atelier.ai.providers.local_cache import prompt_cache
 
 pytestmark = pytest.mark.anyio
 
@@ -52,9 +53,31 @@ async def test_the_same_answers_with_and_without_the_cache(tiny_model: Path) -> 
         assert with_cache == without
         assert without[0] == without[2]
         assert plain._llama.cache is None
-        # States were kept, within the memory given.
+        # States were kept, within the memory given, logits counted: one row of them each
+        # (llama-cpp-python saves a batch of rows, 512 x the vocabulary, uncounted).
         cache = cached._llama.cache
         assert cache is not None and 0 < cache.cache_size <= 64 << 20
+        states = list(cache.cache_state.values())
+        assert states and all(state.scores.shape[0] == 1 for state in states)
+        assert cache.cache_size >= sum(state.scores.nbytes for state in states)
     finally:
         await plain.aclose()
         await cached.aclose()
+
+
+async def test_the_cache_keeps_to_its_limit_when_states_are_large(tiny_model: Path) -> None:
+    """A limit between one state's size and two: the older state goes, and the answers
+    stay the same."""
+    probe = LocalProvider(tiny_model, threads=1, context_length=512, prompt_cache_mb=64)
+    plain = LocalProvider(tiny_model, threads=1, context_length=512)
+    small = LocalProvider(tiny_model, threads=1, context_length=512)
+    try:
+        await probe.generate(request("sourdough"))
+        one_state = probe._llama.cache.cache_size
+        llama, _ = small._load()
+        llama.set_cache(prompt_cache(int(one_state * 1.5)))
+        assert await answers(small) == await answers(plain)
+        assert len(llama.cache.cache_state) == 1
+    finally:
+        for provider in (probe, plain, small):
+            await provider.aclose()

@@ -193,3 +193,134 @@ def test_the_hand_written_software_design_examples_pass_clean(stage: str) -> Non
     inputs = {"user_input": ""}
     report = check(used.key, SDP_OUTPUTS[stage], inputs, context=context)
     assert found(report) == SDP_KNOWN.get(stage, set()), [f.as_json() for f in report.findings]
+
+
+# The quality benchmark's first run (bench/quality.py, 0.5B one-shot), verbatim: the
+# problem statement of a bakery planner. Rules version 1 found nothing in it.
+BAKERY_INPUTS = {
+    "user": "Owners of small neighbourhood bakeries",
+    "problem": (
+        "They throw away a fifth of their bread each evening because they bake the same "
+        "amounts every day whatever the weather or the day of the week."
+    ),
+    "observations": [
+        "Four of six bakers estimate quantities from memory",
+        "Rainy Mondays sell half as much as sunny Saturdays",
+        "'I hate binning bread, but empty shelves lose customers'",
+    ],
+    "product": "a daily baking planner",
+    "constraints": ["Bakers start at 4 a.m. and have no time for forms"],
+}
+QUESTION = "How might we determine if throwing away a fifth of our bread is beneficial for owners?"
+NEED = "throwing away a fifth of our bread to help owners decide whether it's beneficial"
+EVIDENCE = (
+    "Observations from research show that four bakers estimate quantities from memory, "
+    "rainy Mondays sell half as much as sunny Saturdays, 'I hate binning bread, but empty "
+    "shelves lose customers'"
+)
+BAKERY_ANSWER = {
+    "point_of_view": (
+        "Owners of small neighbourhood bakeries need to decide whether they should throw "
+        "away a fifth of their bread each evening because they bake the same amounts every "
+        "day whatever the weather or the day of the week."
+    ),
+    "user": QUESTION,
+    "need": NEED,
+    "insight": (
+        "The idea that throwing away a fifth of their bread can be beneficial for owners "
+        "depends on the specific circumstances and preferences of each owner."
+    ),
+    "evidence": [EVIDENCE],
+    "how_might_we": [
+        {"question": QUESTION, "builds_on": NEED, "breadth": breadth}
+        for breadth in ("narrow", "balanced", "broad")
+    ],
+    "success_criteria": [EVIDENCE],
+}
+
+
+def test_the_bakery_problem_statement_the_benchmark_found_unflagged() -> None:
+    """Three "how might we" items word for word that differ only by their breadth (a
+    choice), and sentences repeated across fields: the later copy is the one flagged.
+    Rules version 1 found nothing in this answer."""
+    report = check("problem_statement", BAKERY_ANSWER, BAKERY_INPUTS)
+    assert {
+        ("duplicate", "how_might_we[1]"),
+        ("duplicate", "how_might_we[2]"),
+        ("repeated", "how_might_we[0].question"),
+        ("repeated", "success_criteria[0]"),
+    } <= found(report)
+    assert ("repeated", "user") not in found(report)  # the first of the copies stays
+    # A question's builds_on quotes the point of view (the tool declares it so).
+    assert ("repeated", "how_might_we[0].builds_on") not in found(report)
+    messages = {f.path: f.message for f in report.findings if f.rule == "repeated"}
+    assert messages["success_criteria[0]"].endswith(
+        "repeats evidence[0]; say something of its own here."
+    )
+
+
+def test_items_that_differ_by_a_short_text_or_a_written_word_are_not_duplicates() -> None:
+    """An endpoint list: GET and POST of the same path are two items (the path is short);
+    two risks rated alike but written differently are two risks."""
+    choice = {"type": "string", "enum": ["GET", "POST", "low", "high"]}
+    item = {
+        "type": "object",
+        "properties": {"method": choice, "path": {"type": "string"}, "note": {"type": "string"}},
+    }
+    schema = {"type": "object", "properties": {"xs": {"type": "array", "items": item}}}
+    output = {
+        "xs": [
+            {"method": "GET", "path": "/tasks", "note": "lists tasks"},
+            {"method": "POST", "path": "/tasks", "note": "lists tasks"},
+            {"method": "GET", "path": "/tasks/{id}", "note": "one task with its history"},
+            {"method": "POST", "path": "/tasks/{id}", "note": "one task with its history"},
+        ]
+    }
+    report = check_answer(output, schema=schema, inputs={}, prompt=["List."])
+    assert found(report) == {("duplicate", "xs[3]")}  # 5 written words, only the verb differs
+
+
+def test_short_values_and_quoted_fields_may_repeat_across_fields() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "owner": {"type": "string"},
+            "entity": {"type": "string"},
+            "quote": {"type": "string"},
+            "said": {"type": "string"},
+        },
+    }
+    text = "Patients book their own appointments online and by phone"
+    output = {"owner": "Task", "entity": "Task", "quote": text, "said": text}
+    spec = QualitySpec(quoted=("said",))
+    report = check_answer(output, schema=schema, inputs={}, prompt=["Go."], spec=spec)
+    assert report.findings == []
+
+
+def test_pieces_of_the_json_written_as_text() -> None:
+    """From the benchmark's 0.5B problem statement, verbatim: a success criterion that is
+    a piece of the answer's structure. A colon in plain text is fine."""
+    answer = {
+        **BAKERY_ANSWER,
+        "success_criteria": [
+            "Bakers bin less than 5% of their bread within a month",
+            "success_criteria]: [",
+        ],
+        "insight": "Weather matters: rainy Mondays sell half as much as sunny Saturdays.",
+    }
+    report = check("problem_statement", answer, BAKERY_INPUTS)
+    flagged = {path for rule, path in found(report) if rule == "json_fragment"}
+    assert flagged == {"success_criteria[1]"}
+
+
+def test_text_without_words() -> None:
+    """From the benchmark's gemma3-270m value proposition, verbatim: a segment of ":{".
+    Numbers are not flagged (a baseline of "12" is right; "10-25" as a customer job,
+    also from that answer, is wrong, but only its meaning says so)."""
+    answer = copy.deepcopy(OUTPUTS["value_proposition"])
+    answer["customer_segment"] = ":{"
+    answer["customer_profile"]["customer_jobs"][0]["job"] = "10-25"
+    answer["customer_profile"]["customer_jobs"][1]["job"] = "Hang 3 shelves in 20 minutes"
+    report = check("value_proposition", answer, INPUTS["value_proposition"])
+    flagged = {path for rule, path in found(report) if rule == "no_words"}
+    assert flagged == {"customer_segment"}

@@ -163,6 +163,8 @@ async def test_the_artifact_and_version_pages_show_the_findings_in_plain_words(
         assert "to look at before you rely on this draft" in page.text, url
         assert "Value map / Products and services 1 / Description" in page.text
         assert "repeats the instructions instead of answering them" in page.text
+    page = await api.client.get(f"/artifacts/{artifact['id']}", headers=cookies)
+    assert f"/api/v1/artifacts/{artifact['id']}/export?format=md&amp;checks=true" in page.text
 
     # A clean answer says what was checked instead.
     fake_ai.push(GOOD)
@@ -170,3 +172,53 @@ async def test_the_artifact_and_version_pages_show_the_findings_in_plain_words(
     page = await api.client.get(f"/artifacts/{clean['id']}", headers=cookies)
     assert "no echoed instructions, copies, duplicates" in page.text
     assert "to look at before you rely" not in page.text
+    assert "Markdown with checks" not in page.text
+
+
+async def test_exports_include_the_findings_only_when_asked(
+    api: Api, app: Any, fake_ai: FakeProvider
+) -> None:
+    """Repair off (the suite's default): the echoing answer is stored with its findings.
+    A Markdown or JSON export leaves them out unless ``checks=true``; a human edit (no
+    checks ran) has no Checks section even then."""
+    ann = await api.signup()
+    await api.provider(ann)
+    fake_ai.push(echoing())
+    job, artifact = await generate_value_proposition(api, app, ann)
+    assert job["status"] == "succeeded", job
+    url = f"{API}/artifacts/{artifact['id']}/export"
+    path = "value_map.products_and_services[0].description"
+
+    plain = await api.client.get(url, params={"format": "md"}, headers=ann.headers)
+    assert plain.status_code == 200 and "Checks" not in plain.text
+    with_checks = await api.client.get(
+        url, params={"format": "md", "checks": "true"}, headers=ann.headers
+    )
+    assert "## Checks" in with_checks.text and f"`{path}`" in with_checks.text
+    assert "(`instruction_echo`)" in with_checks.text
+    as_json = await api.client.get(
+        url, params={"format": "json", "checks": "true"}, headers=ann.headers
+    )
+    assert path in {f["path"] for f in as_json.json()["quality"]["findings"]}
+    assert (
+        "quality"
+        not in (await api.client.get(url, params={"format": "json"}, headers=ann.headers)).json()
+    )
+    project_url = f"{API}/projects/{artifact['project_id']}/export"
+    whole = await api.client.get(
+        project_url, params={"format": "md", "checks": "true"}, headers=ann.headers
+    )
+    assert "### Checks" in whole.text and f"`{path}`" in whole.text
+
+    edited = await api.client.patch(
+        f"{API}/artifacts/{artifact['id']}", json={"output_data": GOOD}, headers=ann.headers
+    )
+    assert edited.status_code == 200, edited.text
+    after_edit = await api.client.get(
+        url, params={"format": "md", "checks": "true"}, headers=ann.headers
+    )
+    assert "Checks" not in after_edit.text
+
+    bob = await api.signup()
+    other = await api.client.get(url, params={"checks": "true"}, headers=bob.headers)
+    assert other.status_code == 404

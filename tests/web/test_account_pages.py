@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from atelier.ai.local_models import DEFAULT_MODEL
 from tests.packs.strategy_examples import INPUTS as STRATEGY_INPUTS
 from tests.web.conftest import ANSWERS, screenshot, sign_up
 
@@ -144,7 +145,7 @@ def test_no_provider_guidance_until_one_is_added(page: Any) -> None:
     sign_up(page, "Gus Guidance", email())
     alert = page.get_by_role("alert").filter(has_text="No AI provider configured")
     expect(alert).to_be_visible()
-    expect(alert).to_contain_text("atelier models install qwen2.5-coder-0.5b-instruct")
+    expect(alert).to_contain_text(f"atelier models install {DEFAULT_MODEL}")
     alert.get_by_role("link", name="Settings → AI providers").click()
     page.wait_for_url("**/settings/providers")
     expect(page.get_by_role("alert").filter(has_text="No AI provider configured")).to_be_visible()

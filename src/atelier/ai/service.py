@@ -15,6 +15,7 @@ from atelier.accounts.org_service import MANAGERS, membership_role
 from atelier.accounts.principal import Principal
 from atelier.ai.budgets import check_budget
 from atelier.ai.generation_preflight import allowed_provider
+from atelier.ai.local_models import DEFAULT_MODEL
 from atelier.ai.models import AIGeneration, AIProviderConfig, GenerationStatus, ProviderKind
 from atelier.ai.pricing import estimate_cost
 from atelier.ai.providers.base import GenerationRequest, Message, ProviderError
@@ -35,7 +36,7 @@ from atelier.jobs.models import Job
 from atelier.jobs.service import enqueue
 from atelier.projects.models import Project
 
-LOCAL_DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
+LOCAL_DEFAULT_MODEL = DEFAULT_MODEL
 # How a provider test call is named in the audit (GET /ai-generations).
 PROVIDER_TEST_PROMPT = "provider_test@1"
 

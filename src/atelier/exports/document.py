@@ -32,6 +32,8 @@ class ExportArtifact:
     output_schema: dict[str, Any] | None = None
     tool: Tool | None = None
     input_schema: dict[str, Any] | None = None
+    # The active version's quality checks (ai/quality), when the export asks for them.
+    quality: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)

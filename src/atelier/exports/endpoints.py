@@ -21,6 +21,13 @@ project_export_router = APIRouter(prefix="/projects", tags=["exports"])
 FormatQuery = Annotated[
     ExportFormat, Query(description="md (Markdown), pdf, or json (the data itself)")
 ]
+ChecksQuery = Annotated[
+    bool,
+    Query(
+        description="include what the quality checks found in each AI output (a "
+        "'Checks' section; a `quality` key in json)"
+    ),
+]
 _DOWNLOAD: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {
@@ -50,14 +57,20 @@ def _download(rendered: Rendered) -> Response:
 
 @artifact_export_router.get("/{artifact_id}/export", response_class=Response, responses=_DOWNLOAD)
 async def export_artifact(
-    access: ArtifactRead, session: DB, runtime: Runtime, format: FormatQuery = ExportFormat.MD
+    access: ArtifactRead,
+    session: DB,
+    runtime: Runtime,
+    format: FormatQuery = ExportFormat.MD,
+    checks: ChecksQuery = False,
 ) -> Response:
     """The artifact's active output rendered as a document (tables and lists), with its
     inputs; ``json`` is the artifact as the API returns it."""
     artifact = access.artifact
-    document = await service.artifact_document(session, artifact=artifact, tools=runtime.tools)
+    document = await service.artifact_document(
+        session, artifact=artifact, tools=runtime.tools, checks=checks
+    )
     project = await session.get(Project, artifact.project_id)
-    as_json = service.artifact_json(artifact, access.active_version)
+    as_json = service.artifact_json(artifact, access.active_version, document.quality)
     rendered = await service.render_artifact(
         document,
         project_name=project.name if project else "",
@@ -69,9 +82,15 @@ async def export_artifact(
 
 @project_export_router.get("/{project_id}/export", response_class=Response, responses=_DOWNLOAD)
 async def export_project(
-    access: ProjectRead, session: DB, runtime: Runtime, format: FormatQuery = ExportFormat.MD
+    access: ProjectRead,
+    session: DB,
+    runtime: Runtime,
+    format: FormatQuery = ExportFormat.MD,
+    checks: ChecksQuery = False,
 ) -> Response:
     """All the project's artifacts in one document, grouped by phase (discover, define,
     develop, deliver): a title page, a table of contents, one section per artifact."""
-    document = await service.project_document(session, project=access.project, tools=runtime.tools)
+    document = await service.project_document(
+        session, project=access.project, tools=runtime.tools, checks=checks
+    )
     return _download(await service.render_project(document, format=format))

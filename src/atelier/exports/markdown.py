@@ -40,6 +40,7 @@ MAX_SECTION_DEPTH = 2
 NAME_KEYS = ("name", "title", "label", "heading")
 # The heading of an artifact's inputs; the PDF prints what follows it smaller.
 INPUTS_HEADING = "Inputs"
+CHECKS_HEADING = "Checks"
 
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 _ENTITY = re.compile(r"&(?=#?\w+;)")
@@ -554,12 +555,29 @@ def _write_artifact(out: _Writer, artifact: ExportArtifact, level: int) -> str |
         out.raw(custom, level)
     else:
         out.fields(output, resolve(schema, schema), schema, level + 1, 0)
+    _write_checks(out, artifact.quality, level + 1)
     inputs = artifact.input_data or {}
     if any(not _is_empty(v) for v in inputs.values()):
         out.heading(level + 1, INPUTS_HEADING)
         schema = artifact.input_schema or _input_schema(tool) or {}
         out.fields(inputs, resolve(schema, schema), schema, level + 2, 1)
     return anchor
+
+
+def _write_checks(out: _Writer, quality: dict[str, Any] | None, level: int) -> None:
+    """What the quality checks still found in the output, one line per finding."""
+    if quality is None:
+        return
+    findings = quality.get("findings") or []
+    out.heading(level, CHECKS_HEADING)
+    if not findings:
+        out.blocks.append("*The quality checks found nothing.*")
+        return
+    lines = []
+    for finding in findings:
+        path, message, rule = (str(finding.get(k, "")) for k in ("path", "message", "rule"))
+        lines.append(f"- `{path}`: {escape_inline(message)} (`{rule}`)")
+    out.blocks.append("\n".join(lines))
 
 
 def artifact_markdown(a: ExportArtifact, *, level: int = 1) -> str:

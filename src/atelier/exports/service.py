@@ -11,6 +11,7 @@ import enum
 import re
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from sqlalchemy import select
@@ -57,8 +58,10 @@ def filename_stem(name: str) -> str:
 
 
 def _document(
-    artifact: Artifact, active: ArtifactVersion | None, tools: ToolRegistry
+    artifact: Artifact, active: ArtifactVersion | None, tools: ToolRegistry, checks: bool
 ) -> ExportArtifact:
+    """``checks``: with the active version's quality findings (an empty report for a
+    version that was checked and passed; none for one never checked, e.g. a human edit)."""
     tool = tools.get(artifact.type)
     return ExportArtifact(
         id=str(artifact.id),
@@ -73,6 +76,7 @@ def _document(
         input_data=dict(artifact.input_data),
         output_data=artifact.output_data,
         tool=tool,
+        quality=(active.quality if active is not None else None) if checks else None,
     )
 
 
@@ -90,14 +94,14 @@ async def _active_versions(
 
 
 async def artifact_document(
-    session: AsyncSession, *, artifact: Artifact, tools: ToolRegistry
+    session: AsyncSession, *, artifact: Artifact, tools: ToolRegistry, checks: bool = False
 ) -> ExportArtifact:
     active = (await _active_versions(session, [artifact.id])).get(artifact.id)
-    return _document(artifact, active, tools)
+    return _document(artifact, active, tools, checks)
 
 
 async def project_document(
-    session: AsyncSession, *, project: Project, tools: ToolRegistry
+    session: AsyncSession, *, project: Project, tools: ToolRegistry, checks: bool = False
 ) -> ExportProject:
     """The project with its live artifacts, oldest first (the exporters group them by
     phase)."""
@@ -118,14 +122,20 @@ async def project_document(
         phase=project.phase.value if project.phase else None,
         owner_name=owner.name if owner else None,
         exported_at=utcnow(),
-        artifacts=[_document(a, active.get(a.id), tools) for a in artifacts],
+        artifacts=[_document(a, active.get(a.id), tools, checks) for a in artifacts],
     )
 
 
-def artifact_json(artifact: Artifact, active_version: int | None) -> bytes:
-    """The artifact as the API returns it (the ``json`` export)."""
+def artifact_json(
+    artifact: Artifact, active_version: int | None, quality: dict[str, Any] | None = None
+) -> bytes:
+    """The artifact as the API returns it (the ``json`` export), with the active
+    version's ``quality`` when the export asks for the checks."""
     out = ArtifactOut.model_validate(artifact).model_copy(update={"active_version": active_version})
-    return orjson.dumps(out.model_dump(mode="json"), option=orjson.OPT_INDENT_2)
+    data = out.model_dump(mode="json")
+    if quality is not None:
+        data["quality"] = quality
+    return orjson.dumps(data, option=orjson.OPT_INDENT_2)
 
 
 async def render_artifact(
@@ -175,6 +185,7 @@ async def render_project(
                         "version": a.version,
                         "input_data": a.input_data,
                         "output_data": a.output_data,
+                        **({"quality": a.quality} if a.quality is not None else {}),
                     }
                     for a in document.artifacts
                 ],

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from atelier.ai.local_models import DEFAULT_MODEL
+
 SETTINGS_URL = "/settings/providers"
 PROVIDER_HELP = (
     "No AI provider is ready. Add one in Settings → AI providers, or install the local "
-    "model (atelier models install qwen2.5-coder-0.5b-instruct)."
+    f"model (atelier models install {DEFAULT_MODEL})."
 )
 BUSY = "The AI provider is busy or could not be reached. Wait a minute, then try again."
 # Job and API error codes → what happened and what to do next. "settings" adds a link to

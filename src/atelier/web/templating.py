@@ -15,6 +15,7 @@ from jinja2 import FileSystemLoader
 from markupsafe import Markup
 
 from atelier import __version__
+from atelier.ai.local_models import DEFAULT_MODEL
 from atelier.core.packs import packs, resolve_folder
 from atelier.web.session import FORM_COOKIE, page_csrf
 
@@ -22,6 +23,8 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 env = templates.env
 env.globals["version"] = __version__
+# The embedded model `make run` installs, named in the "no provider" hints.
+env.globals["default_local_model"] = DEFAULT_MODEL
 
 
 def _when(value: dt.datetime | None) -> str:

@@ -40,6 +40,7 @@ from atelier.ai.providers.base import (
     ProviderTimeout,
     TextCallback,
 )
+from atelier.ai.providers.local_cache import prompt_cache
 from atelier.core.languages import char_ranges
 
 # llama.cpp's repetition penalty for structured answers. Without one (1.0, llama-cpp-
@@ -241,9 +242,7 @@ class LocalProvider:
             # tokens, and restores the one sharing the longest prefix with the next
             # prompt: the system prompt and schema of a tool are evaluated once, even when
             # other calls came in between (a repair, another tool, a section).
-            from llama_cpp.llama_cache import LlamaRAMCache
-
-            self._llama.set_cache(LlamaRAMCache(capacity_bytes=self.prompt_cache_mb << 20))
+            self._llama.set_cache(prompt_cache(self.prompt_cache_mb << 20))
         self.load_seconds = time.perf_counter() - started
         return self._llama, True
 

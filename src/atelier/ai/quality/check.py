@@ -10,7 +10,7 @@ from atelier.ai.quality import rules
 from atelier.ai.quality.walk import Schema
 from atelier.core.languages import DEFAULT_LANGUAGE
 
-RULES_VERSION = 1
+RULES_VERSION = 4
 
 
 @dataclass(frozen=True, slots=True)

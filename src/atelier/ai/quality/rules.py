@@ -22,6 +22,8 @@ from atelier.ai.quality.walk import (
     leaves,
     path_text,
     pattern_text,
+    property_names,
+    resolve,
 )
 from atelier.core.languages import LANGUAGES
 
@@ -33,6 +35,9 @@ Found = tuple[str, str, str]
 ECHO_N = 4  # word n-grams compared with the instructions
 ECHO_SHARE = 0.5  # of a string's n-grams found in the instructions: an echo
 EXAMPLE_MIN_WORDS = 4  # a whole string found in the prompt, at least this long: a copy
+# A text repeated in another field, at least this long: a sentence, not a name or a
+# metric that rightly stands in two places ("Completed loans per week").
+REPEATED_MIN_WORDS = 6
 SAME = 0.9  # similarity of two list items that makes them the same item
 COPIED = 0.85  # similarity of a field to its source that makes it a copy
 # Filler no answer means as content. Words that are also identifiers or values ("string",
@@ -83,6 +88,7 @@ class Facts:
 
     output: dict[str, Any]
     inputs: dict[str, Any]
+    schema: Schema
     spec: QualitySpec
     language: str
     strings: list[Leaf]
@@ -91,6 +97,7 @@ class Facts:
     instructions: list[str]  # the prompt's own text, normalised, cut where it quotes input
     given_text: str  # normalised inputs and context
     echo_grams: set[tuple[str, ...]]
+    property_names: frozenset[str]
 
     @classmethod
     def build(
@@ -129,6 +136,7 @@ class Facts:
         return cls(
             output=output,
             inputs=inputs,
+            schema=schema,
             spec=spec,
             language=language,
             strings=strings,
@@ -137,6 +145,7 @@ class Facts:
             instructions=[piece for piece in instructions if piece],
             given_text="\n".join(given),
             echo_grams=echo - given_grams,
+            property_names=frozenset(property_names(schema)),
         )
 
     def find_in_instructions(self, text: str) -> tuple[str, int] | None:
@@ -247,19 +256,54 @@ def same_item(a: str, b: str) -> bool:
 
 
 def duplicates(facts: Facts) -> Iterator[Found]:
-    """List items that say the same thing (case, punctuation and small edits aside)."""
+    """List items that say the same thing (case, punctuation and small edits aside). Two
+    objects also count when their written text is the same and long enough to mean
+    something, whatever their choices say: three "how might we" questions, word for word,
+    rated narrow, balanced and broad, are one question."""
     for leaf in facts.lists:
-        seen: list[str] = []
+        items = resolve(leaf.schema.get("items") or {}, facts.schema)
+        seen: list[tuple[str, str]] = []
         for index, item in enumerate(leaf.value):
             text = normalized(item_text(item))
-            first = next((i for i, s in enumerate(seen) if s and same_item(s, text)), None)
-            seen.append(text)
+            written = normalized(item_text(item, items, facts.schema, choices=False))
+            first = next(
+                (
+                    i
+                    for i, (s, w) in enumerate(seen)
+                    if (s and same_item(s, text))
+                    or (len(w.split()) >= EXAMPLE_MIN_WORDS and w == written)
+                ),
+                None,
+            )
+            seen.append((text, written))
             if text and first is not None:
                 yield (
                     "duplicate",
                     path_text((*leaf.path, index)),
                     f"Item {index + 1} repeats item {first + 1}.",
                 )
+
+
+def repeated_elsewhere(facts: Facts) -> Iterator[Found]:
+    """The same sentence in two different fields (success criteria that repeat the
+    evidence): each field should say something of its own. Short texts (names, metrics)
+    and fields meant to quote others are left alone; the later field is the one flagged."""
+    # Quotes may repeat; a declared transform that copies is input_parroting's to say.
+    quoted = set(facts.spec.quoted) | {field for field, _ in facts.spec.transforms}
+    seen: dict[str, tuple[str, str]] = {}  # normalised text -> (pattern, path)
+    for leaf in facts.strings:
+        pattern = pattern_text(leaf.path)
+        text = normalized(leaf.value)
+        if pattern in quoted or len(text.split()) < REPEATED_MIN_WORDS:
+            continue
+        earlier = seen.get(text)
+        if earlier is not None and earlier[0] != pattern:
+            yield (
+                "repeated",
+                path_text(leaf.path),
+                f"{_excerpt(leaf.value)} repeats {earlier[1]}; say something of its own here.",
+            )
+        seen.setdefault(text, (pattern, path_text(leaf.path)))
 
 
 def foreign_script(facts: Facts) -> Iterator[Found]:
@@ -272,6 +316,40 @@ def foreign_script(facts: Facts) -> Iterator[Found]:
                 "off_script",
                 path_text(leaf.path),
                 f"Has characters that are not {name} writing: {shown}",
+            )
+
+
+def json_fragment(facts: Facts) -> Iterator[Found]:
+    """Pieces of the answer's own JSON written as text ("success_criteria]: ["): the
+    model lost its place in the structure. A field name of the schema followed by a
+    colon and an opening bracket or quote gives it away."""
+    names = "|".join(sorted(map(re.escape, facts.property_names), key=len, reverse=True))
+    if not names:
+        return
+    pattern = re.compile(rf"(?:^|[^\w])(?:{names})[\"'\]]*\s*:\s*[\[{{\"]")
+    for leaf in facts.strings:
+        if pattern.search(leaf.value):
+            yield (
+                "json_fragment",
+                path_text(leaf.path),
+                f"{_excerpt(leaf.value)} holds a piece of the answer's structure, not text.",
+            )
+
+
+def no_words(facts: Facts) -> Iterator[Found]:
+    """Text of punctuation only (":{" for a customer segment): a model filling the shape
+    without meaning. Numbers are left alone: "12" is a good baseline, and only the
+    field's meaning could tell that "10-25" is no customer job. Fields with a pattern
+    are left alone; blanks and "..." are placeholder's."""
+    for leaf in facts.strings:
+        value = leaf.value.strip()
+        if not value or "pattern" in leaf.schema or value in ("...", "…", "-", "--", "?"):
+            continue
+        if not any(char.isalnum() for char in value):
+            yield (
+                "no_words",
+                path_text(leaf.path),
+                f"{_excerpt(leaf.value)} has no words: write what it means.",
             )
 
 
@@ -307,7 +385,10 @@ ALL: tuple[Callable[[Facts], Iterator[Found]], ...] = (
     instruction_echo,
     input_parroting,
     duplicates,
+    repeated_elsewhere,
     foreign_script,
+    json_fragment,
+    no_words,
     placeholder,
     cut_off,
 )

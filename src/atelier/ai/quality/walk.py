@@ -89,10 +89,53 @@ def descriptions(schema: Schema) -> list[str]:
     return out
 
 
-def item_text(value: Any) -> str:
-    """An item of a list as one text (an object's strings joined), for duplicates."""
+def property_names(schema: Schema) -> set[str]:
+    """Every property name a schema defines, at any depth (its ``$defs`` included)."""
+    out: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            props = node.get("properties")
+            if isinstance(props, dict):
+                out.update(k for k in props if isinstance(k, str))
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(schema)
+    return out
+
+
+def is_choice(schema: Schema) -> bool:
+    """A value picked from a set (an enum, a const, a yes/no, a number), not written."""
+    return (
+        "enum" in schema
+        or "const" in schema
+        or schema.get("type")
+        in (
+            "boolean",
+            "integer",
+            "number",
+        )
+    )
+
+
+def item_text(
+    value: Any, schema: Schema | None = None, root: Schema | None = None, *, choices: bool = True
+) -> str:
+    """An item of a list as one text (an object's strings joined), for duplicates;
+    ``choices=False`` leaves out the fields ``schema`` says are picked, not written."""
     if isinstance(value, str):
         return value
     if isinstance(value, dict):
-        return " | ".join(item_text(v) for v in value.values() if isinstance(v, str | dict))
+        props = (schema or {}).get("properties") or {}
+        parts = []
+        for key, item in value.items():
+            node = resolve(props.get(key) or {}, root or schema or {})
+            if not isinstance(item, str | dict) or (not choices and is_choice(node)):
+                continue
+            parts.append(item_text(item, node, root, choices=choices))
+        return " | ".join(parts)
     return ""

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from atelier.ai.quality.check import QualitySpec
 from atelier.ai.tools import Tool
 from atelier.packs.strategy._shared import Item, Line, Name, Paragraph, Text
 
@@ -72,3 +73,5 @@ class ProblemStatementTool(Tool):
     output_model = ProblemStatement
     prompt_file = Path(__file__).parent / "prompts" / "problem_statement.j2"
     prompt_version = "1"
+    # A question names the part of the point of view it opens up: a quote, not a copy.
+    quality = QualitySpec(quoted=("how_might_we[].builds_on",))

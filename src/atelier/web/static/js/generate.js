@@ -78,7 +78,8 @@
         // A valid answer with problems the checks found: it goes back once to be fixed.
         attempt?.drop();
         const n = (data.findings || []).length;
-        line(`✗ answer ${data.attempt} had ${n} problem${n === 1 ? "" : "s"} (e.g. ${data.findings?.[0]?.message || "copied text"}); the model is asked to rewrite those parts`);
+        const which = data.part ? `the part ${data.part.join(", ")}` : `answer ${data.attempt}`;
+        line(`✗ ${which} had ${n} problem${n === 1 ? "" : "s"} (e.g. ${data.findings?.[0]?.message || "copied text"}); the model is asked to rewrite ${data.part ? "it" : "those parts"}`);
         status.textContent = "Asking the model to fix what the checks found…";
       } else if (type === "requeued") {
         line("→ picked up again after an interruption");
