@@ -42,7 +42,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -61,6 +60,7 @@ from atelier.ai.providers.local import default_threads  # noqa: E402
 from atelier.ai.providers.registry import build_provider  # noqa: E402
 from atelier.ai.quality.check import RULES_VERSION, check_answer  # noqa: E402
 from atelier.ai.quality.scripts import script, scripts_of  # noqa: E402
+from atelier.ai.quality.walk import strings_in  # noqa: E402
 from atelier.ai.runtime import ProviderPool  # noqa: E402
 from atelier.ai.tools import load_tools  # noqa: E402
 from atelier.app import create_app  # noqa: E402
@@ -126,17 +126,6 @@ def off_script_chars(value: Any, language: str = LANGUAGE) -> int:
             kind = None if char.isascii() else script(char)
             count += kind is not None and kind not in allowed
     return count
-
-
-def strings_in(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from strings_in(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings_in(item)
 
 
 class Session:

@@ -24,6 +24,7 @@ from atelier.ai.quality.walk import (
     pattern_text,
     property_names,
     resolve,
+    strings_in,
 )
 from atelier.core.languages import LANGUAGES
 
@@ -59,17 +60,6 @@ _LOREM = re.compile(r"\blorem ipsum\b", re.IGNORECASE)
 def _excerpt(text: str, limit: int = 60) -> str:
     text = " ".join(text.split())
     return f"“{text[:limit]}…”" if len(text) > limit else f"“{text}”"
-
-
-def _strings(data: Any) -> Iterator[str]:
-    if isinstance(data, str):
-        yield data
-    elif isinstance(data, dict):
-        for value in data.values():
-            yield from _strings(value)
-    elif isinstance(data, list | tuple):
-        for value in data:
-            yield from _strings(value)
 
 
 def _instructions_only(prompt: str, given: list[str]) -> list[str]:
@@ -122,7 +112,7 @@ class Facts:
                     strings.append(leaf)
             elif isinstance(leaf.value, list) and len(leaf.value) > 1:
                 lists.append(leaf)
-        raw_given = [*_strings(inputs), *_strings(context)]
+        raw_given = [*strings_in(inputs), *strings_in(context)]
         given = [normalized(s) for s in raw_given]
         given_grams: set[tuple[str, ...]] = set()
         for text in given:

@@ -70,42 +70,45 @@ def _walk(data: Any, schema: Schema, root: Schema, path: Path) -> Iterator[Leaf]
             yield from _walk(value, items if isinstance(items, dict) else {}, root, (*path, index))
 
 
+def nodes(value: Any) -> Iterator[dict[str, Any]]:
+    """Every object in a schema (or any JSON value), depth first, itself included."""
+    if isinstance(value, dict):
+        yield value
+        for item in value.values():
+            yield from nodes(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from nodes(item)
+
+
+def strings_in(value: Any) -> Iterator[str]:
+    """Every string in a JSON value, depth first."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict | list | tuple):
+        for item in value.values() if isinstance(value, dict) else value:
+            yield from strings_in(item)
+
+
 def descriptions(schema: Schema) -> list[str]:
     """Every ``description`` and ``title`` in a schema: text an answer must not echo."""
-    out: list[str] = []
-
-    def visit(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in ("description", "title") and isinstance(value, str):
-                    out.append(value)
-                else:
-                    visit(value)
-        elif isinstance(node, list):
-            for value in node:
-                visit(value)
-
-    visit(schema)
-    return out
+    return [
+        node[key]
+        for node in nodes(schema)
+        for key in ("description", "title")
+        if isinstance(node.get(key), str)
+    ]
 
 
 def property_names(schema: Schema) -> set[str]:
     """Every property name a schema defines, at any depth (its ``$defs`` included)."""
-    out: set[str] = set()
-
-    def visit(node: Any) -> None:
-        if isinstance(node, dict):
-            props = node.get("properties")
-            if isinstance(props, dict):
-                out.update(k for k in props if isinstance(k, str))
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, list):
-            for value in node:
-                visit(value)
-
-    visit(schema)
-    return out
+    return {
+        name
+        for node in nodes(schema)
+        if isinstance(node.get("properties"), dict)
+        for name in node["properties"]
+        if isinstance(name, str)
+    }
 
 
 def is_choice(schema: Schema) -> bool:
