@@ -94,6 +94,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sdp.py
 	$(BIN)/python bench/budget.py
 	$(BIN)/python bench/login_flood.py
+	$(BIN)/python bench/uploads.py
 
 # Every benchmark in its quick mode (tiny sizes, a few seconds each), as CI runs them: they
 # must keep running; what they print is not checked against any speed.

@@ -37,6 +37,7 @@ BENCHMARKS = (
     "login_flood",
     "prompt_cache",
     "quality",
+    "uploads",
 )
 
 

@@ -30,6 +30,7 @@ from atelier.core.packs import packs
 from atelier.models import import_pack_models
 from tests.factories import Api
 from tests.packs import example
+from tests.s3server import s3_server  # noqa: F401  (a fixture)
 
 # The example pack (tests/packs/example) is installed for the whole suite, the way an
 # entry point installs a third-party pack: every registry-driven part of the app sees it.

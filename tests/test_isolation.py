@@ -69,6 +69,7 @@ class World:
     export_id: str = ""
     template_id: str = ""
     token_id: str = ""
+    upload_id: str = ""
 
     @property
     def a_ids(self) -> list[str]:
@@ -83,6 +84,7 @@ class World:
             self.export_id,
             self.template_id,
             *([self.token_id] if self.token_id else []),
+            self.upload_id,
         ]
 
 
@@ -110,9 +112,18 @@ async def build_world(api: Api) -> World:
     assert r.status_code == 201, r.text
     job_id, brief_id = r.json()["job"]["id"], r.json()["id"]
     sdp = await _sdp_objects(api, a)
+    r = await api.client.post(
+        f"{API}/uploads",
+        files={"file": ("secret.txt", SECRET.encode(), "text/plain")},
+        data={"project_id": project["id"]},
+        headers=a.headers,
+    )
+    assert r.status_code == 201, r.text
+    upload_id = r.json()["id"]
     r = await api.client.post(f"{API}/api-keys", json={"label": "ci"}, headers=a.headers)
     assert r.status_code == 201, r.text
     return World(
+        upload_id=upload_id,
         **sdp,
         a=a,
         b=b,
@@ -239,6 +250,7 @@ def substitutions(world: World, artifact_id: str, version: int) -> dict[str, str
         "export_id": world.export_id,
         "template_id": world.template_id,
         "token_id": world.token_id or str(uuid.uuid4()),
+        "upload_id": world.upload_id,
     }
 
 
@@ -328,6 +340,9 @@ async def assert_untouched(api: Api, world: World) -> None:
     r = await api.client.get(f"{API}/artifacts/{world.copy['id']}", headers=a)
     assert r.status_code == 200, r.text
     assert r.json()["name"] == world.copy["name"] and r.json()["latest_version"] == 1
+
+    r = await api.client.get(f"{API}/uploads/{world.upload_id}/content", headers=a)
+    assert r.status_code == 200 and r.text == SECRET
 
     r = await api.client.get(f"{API}/projects/{world.project['id']}/artifacts", headers=a)
     assert sorted(x["id"] for x in r.json()["items"]) == sorted(

@@ -44,9 +44,16 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def tables(engine: Engine) -> set[str]:
-    """Our tables (procrastinate's, on PostgreSQL, are checked apart)."""
+    """Our tables (procrastinate's, on PostgreSQL, and SQLite's full-text search table of
+    uploads are checked apart)."""
     names = set(inspect(engine).get_table_names())
-    return {n for n in names if not n.startswith(migrate.FOREIGN_TABLE_PREFIXES)}
+    skipped = (*migrate.FOREIGN_TABLE_PREFIXES, migrate.SEARCH_TABLE_PREFIX)
+    return {n for n in names if not n.startswith(skipped)}
+
+
+def search_tables(engine: Engine) -> set[str]:
+    names = set(inspect(engine).get_table_names())
+    return {n for n in names if n.startswith(migrate.SEARCH_TABLE_PREFIX)}
 
 
 def procrastinate_tables(engine: Engine) -> set[str]:
@@ -90,9 +97,12 @@ def test_upgrade_downgrade_upgrade(fresh_url: str) -> None:
         assert head
         delivered_by_procrastinate = engine.dialect.name == "postgresql"
         assert bool(procrastinate_tables(engine)) == delivered_by_procrastinate
+        # SQLite searches uploads through an FTS5 table; PostgreSQL through a column.
+        assert ("upload_texts_fts" in search_tables(engine)) == (engine.dialect.name == "sqlite")
 
         migrate.downgrade(fresh_url, "base")
         assert tables(engine) - {"alembic_version"} == set()
+        assert search_tables(engine) == set()
         assert procrastinate_tables(engine) == set()
         with engine.connect() as conn:
             assert conn.scalar(text("SELECT count(*) FROM alembic_version")) == 0

@@ -36,7 +36,7 @@ from atelier.core.logging import configure_logging
 from atelier.core.openapi import install_openapi
 from atelier.core.packs import packs, resolve
 from atelier.core.security import password_gate
-from atelier.core.storage import LocalStorage
+from atelier.core.storage import Storage, make_storage
 from atelier.exports.endpoints import artifact_export_router, project_export_router
 from atelier.exports.pdf_process import renderer as pdf_renderer
 from atelier.jobs.dispatch import ProcrastinateDispatch
@@ -50,9 +50,16 @@ from atelier.projects.endpoints import router as projects_router
 from atelier.projects.pack_endpoints import router as packs_router
 from atelier.projects.template_endpoints import router as templates_router
 from atelier.stages.endpoints import router as stages_router
+
+# Imported for its @task registration: the upload processing job.
+from atelier.uploads import processing as _upload_tasks  # noqa: F401
+from atelier.uploads.endpoints import router as uploads_router
+from atelier.uploads.kinds import largest_limit
 from atelier.web.mount import mount_web, upload_limits
 
 API_PREFIX = "/api/v1"
+# Multipart boundaries, part headers and the small fields around an uploaded file.
+UPLOAD_FORM_OVERHEAD = 64 * 1024
 
 
 def include_api(app: FastAPI) -> None:
@@ -75,6 +82,7 @@ def include_api(app: FastAPI) -> None:
         jobs_router,
         project_export_router,
         packs_router,
+        uploads_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     # Each installed pack's own routes (PackSpec.api_routers).
@@ -90,7 +98,9 @@ def include_api(app: FastAPI) -> None:
         app.include_router(artifact_export_router, prefix=f"{API_PREFIX}/{prefix}", tags=[tag])
 
 
-def build_runtime(settings: Settings, maker: async_sessionmaker[AsyncSession]) -> AIRuntime:
+def build_runtime(
+    settings: Settings, maker: async_sessionmaker[AsyncSession], storage: Storage | None = None
+) -> AIRuntime:
     return AIRuntime(
         settings=settings,
         maker=maker,
@@ -98,6 +108,7 @@ def build_runtime(settings: Settings, maker: async_sessionmaker[AsyncSession]) -
         tools=load_tools(),
         providers=ProviderPool(),
         steps=asyncio.Semaphore(settings.job_step_concurrency),
+        storage=storage if storage is not None else make_storage(settings),
     )
 
 
@@ -174,8 +185,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.password_hash_queue,
         settings.login_refusal_delay_seconds,
     )
-    app.state.storage = LocalStorage(settings.resolved_storage_dir)
-    app.state.ai = build_runtime(settings, app.state.sessionmaker)
+    app.state.storage = make_storage(settings)
+    app.state.ai = build_runtime(settings, app.state.sessionmaker, app.state.storage)
     app.state.events = EventBus(app.state.sessionmaker)
     app.state.jobs = (
         build_runner(app.state.ai, app.state.events, dialect=engine.dialect.name)
@@ -187,7 +198,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
-        per_path={"/api/v1/projects/import": settings.max_import_bytes, **upload_limits(settings)},
+        per_path={
+            "/api/v1/projects/import": settings.max_import_bytes,
+            # The uploads parser cuts each file at its kind's limit with a clearer answer;
+            # the body may be that plus the form's own bytes.
+            f"{API_PREFIX}/uploads": largest_limit(settings) + UPLOAD_FORM_OVERHEAD,
+            **upload_limits(settings),
+        },
     )
     include_api(app)
     mount_web(app)

@@ -26,6 +26,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 app.add_typer(local_models_app, name="models")
+uploads_app = typer.Typer(help="Files: upload, extract text, OCR.", no_args_is_help=True)
+app.add_typer(uploads_app, name="uploads")
 
 
 @app.command()
@@ -220,6 +222,24 @@ def export(
     code = asyncio.run(
         run_export(get_settings(), target=target, format=chosen, output=output, checks=checks)
     )
+    raise typer.Exit(code)
+
+
+@uploads_app.command("add")
+def uploads_add(
+    file: Annotated[Path, typer.Argument(help="the file to upload")],
+    project: Annotated[str | None, typer.Option(help="project id to attach it to")] = None,
+    kind: Annotated[str | None, typer.Option(help="upload kind (default: file)")] = None,
+    user: Annotated[str | None, typer.Option(help="account email (default: the only user)")] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="process it now, with a progress line")
+    ] = True,
+) -> None:
+    """Upload FILE: the same checks as the API; prints the record once it is processed."""
+    from atelier.cli_uploads import add, prepare
+
+    received = prepare(file, project_id=project, kind=kind)
+    code = asyncio.run(add(get_settings(), received, user_email=user, wait=wait))
     raise typer.Exit(code)
 
 

@@ -55,7 +55,7 @@ class PrintingEvents(EventBus):
             typer.echo(f"\n{type}", err=True)
 
 
-async def _pick_user(session: AsyncSession, email: str | None) -> User:
+async def pick_user(session: AsyncSession, email: str | None) -> User:
     if email:
         user: User | None = await session.scalar(
             select(User).where(User.email == email.strip().lower())
@@ -105,7 +105,7 @@ async def run_tool(
     runner = build_runner(runtime, events, dialect=engine.dialect.name)
     try:
         async with session_scope(maker) as session:
-            user = await _pick_user(session, user_email)
+            user = await pick_user(session, user_email)
             principal = Principal.of(user)
             tool = ai_service.tool_for(runtime, tool_key, field="TOOL")
             inputs = ai_service.validate_inputs(tool, inputs, field="input")

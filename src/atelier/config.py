@@ -34,8 +34,25 @@ class Settings(BaseSettings):
     # much it may hold once unpacked (a zip bomb stops there).
     max_import_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_import_unpacked_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
-    # Files the app keeps (export packages); default: <data_dir>/storage.
+    # Files the app keeps (uploads, export packages); default: <data_dir>/storage.
     storage_dir: Path | None = None
+    # Object storage instead of the folder: "s3://bucket/prefix" (atelier.core.storage_s3),
+    # with the endpoint of any S3-compatible server, its region and keys.
+    storage_url: str | None = Field(default=None, pattern=r"^s3://[^/]+(/.*)?$")
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # Uploads (atelier.uploads): the size limit of the engine's kinds, per-kind overrides
+    # as JSON ('{"screenshot": 5000000}'), each user's storage quota, and the largest
+    # image (pixels in all, against decompression bombs; pixels on the longest side).
+    upload_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    upload_kind_max_bytes: dict[str, int] = Field(default_factory=dict)
+    upload_quota_bytes: int = Field(default=1024 * 1024 * 1024, ge=0)
+    upload_max_image_pixels: int = Field(default=100_000_000, ge=1)
+    upload_max_image_side: int = Field(default=20_000, ge=1)
+    # Pages of a PDF that get OCR when they have no text layer (0: none).
+    upload_ocr_max_pages: int = Field(default=50, ge=0)
     page_size_default: int = Field(default=50, ge=1, le=500)
     page_size_max: int = Field(default=200, ge=1, le=1000)
     # Login throttling (atelier.accounts.throttle): failures before a client address or

@@ -16,9 +16,25 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 FOREIGN_TABLE_PREFIXES = ("procrastinate_",)
 
 
+# Full-text search over uploads' text lives outside the models, made by migration 0009:
+# SQLite's FTS5 table (and the shadow tables FTS5 keeps), PostgreSQL's generated
+# tsvector column and its index.
+SEARCH_TABLE_PREFIX = "upload_texts_fts"
+SEARCH_COLUMN = ("upload_texts", "search")
+SEARCH_INDEX = "ix_upload_texts_search"
+
+
 def own_schema_name(name: str | None, type_: str, parent_names: object) -> bool:
     """Alembic ``include_name`` hook: compare only the tables our models own."""
-    return not (type_ == "table" and name is not None and name.startswith(FOREIGN_TABLE_PREFIXES))
+    if name is None:
+        return True
+    if type_ == "table":
+        return not name.startswith((*FOREIGN_TABLE_PREFIXES, SEARCH_TABLE_PREFIX))
+    if type_ == "column" and isinstance(parent_names, dict):
+        return (parent_names.get("table_name"), name) != SEARCH_COLUMN
+    if type_ == "index":
+        return name != SEARCH_INDEX
+    return True
 
 
 def version_locations() -> list[Path]:

@@ -17,6 +17,7 @@ from atelier.exports.models import ExportPackage
 from atelier.jobs.models import Job, JobEvent
 from atelier.mcp.models import MCPToken
 from atelier.projects.models import Project, Stage, Template
+from atelier.uploads.models import Upload, UploadText
 
 
 def import_pack_models() -> None:
@@ -47,6 +48,8 @@ __all__ = [
     "Subscription",
     "SubscriptionUsage",
     "Template",
+    "Upload",
+    "UploadText",
     "User",
     "UserSession",
 ]

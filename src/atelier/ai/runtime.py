@@ -13,6 +13,7 @@ from atelier.ai.providers.registry import build_provider
 from atelier.ai.tools import ToolRegistry
 from atelier.config import Settings
 from atelier.core.crypto import Cipher
+from atelier.core.storage import Storage
 
 
 @dataclass
@@ -75,3 +76,5 @@ class AIRuntime:
     providers: ProviderPool
     # Taken around each database step of a generation (settings.job_step_concurrency).
     steps: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
+    # Where files are kept (uploads, export packages): the same object as app.state.storage.
+    storage: Storage | None = None

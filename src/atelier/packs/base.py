@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 
 from atelier.projects.stage_spec import StageSpec
 from atelier.projects.template_spec import TemplateSpec
+from atelier.uploads.kind_spec import UploadKind
+
+__all__ = ["NavEntry", "PackSpec", "UploadKind"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,16 +36,6 @@ class NavEntry:
 
     label: str
     path: str
-
-
-@dataclass(frozen=True, slots=True)
-class UploadKind:
-    """A kind of file a pack accepts, and its limits."""
-
-    key: str
-    label: str
-    max_bytes: int
-    content_types: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -19,6 +19,7 @@ from atelier.web import (
     pages_project_settings,
     pages_projects,
     pages_tools,
+    pages_uploads,
     pages_usage,
     pages_versions,
 )
@@ -38,6 +39,7 @@ PAGE_ROUTERS = [
     pages_account.router,
     pages_usage.router,
     pages_jobs.router,
+    pages_uploads.router,
     pages_orgs.router,
     pages_artifacts.router,
     # The tool form that starts an artifact, for any project.

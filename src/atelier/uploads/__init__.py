@@ -1,0 +1,1 @@
+"""Files in, text out: uploads, their storage, type sniffing, text extraction and OCR."""

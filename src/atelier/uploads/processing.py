@@ -1,0 +1,134 @@
+"""The processing job of an upload: text out of the file, OCR for images and scans, a
+thumbnail for images. Runs on the in-process runner (SQLite) or any `atelier worker`
+(PostgreSQL): it needs only the database and the storage, both shared.
+
+A file the extractors cannot read (corrupt, password-protected) ends FAILED with a
+reason in words; the record and the bytes stay. A crash mid-way leaves the upload
+PROCESSING and the job is taken back and run again by the runner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from atelier.core.db import session_scope, utcnow
+from atelier.core.storage import Storage
+from atelier.jobs.models import Job
+from atelier.jobs.runner import JobControl, JobFailed
+from atelier.jobs.tasks import task
+from atelier.uploads.extract import Extracted, ExtractionFailed, ExtractOptions, extract
+from atelier.uploads.models import Upload, UploadStatus, UploadText
+from atelier.uploads.service import PROCESS_JOB, storage_key
+
+log = structlog.get_logger("atelier.uploads")
+
+
+@task(PROCESS_JOB)
+async def process_upload(services: Any, job_id: uuid.UUID, control: JobControl) -> dict[str, Any]:
+    settings = services.settings
+    storage: Storage = services.storage
+    async with session_scope(services.maker) as session:
+        job = await session.get(Job, job_id)
+        upload = await session.get(Upload, uuid.UUID(job.payload["upload_id"])) if job else None
+        if upload is None or upload.status == UploadStatus.DELETED:
+            return {"skipped": "the upload is gone"}
+        upload.status = UploadStatus.PROCESSING
+        upload.updated_at = utcnow()
+        path_key, mime, upload_id, user_id = (
+            upload.path,
+            upload.mime_type,
+            upload.id,
+            upload.user_id,
+        )
+    await control.emit("progress", {"stage": "download", "fraction": 0.0})
+    options = ExtractOptions(
+        max_ocr_pages=settings.upload_ocr_max_pages,
+        max_image_pixels=settings.upload_max_image_pixels,
+    )
+    loop = asyncio.get_running_loop()
+
+    def progress(fraction: float, stage: str) -> None:
+        # Called from the extraction thread.
+        asyncio.run_coroutine_threadsafe(
+            control.emit("progress", {"stage": stage, "fraction": round(fraction, 3)}), loop
+        )
+
+    temp_dir = settings.data_dir / "tmp"
+    temp_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=temp_dir, prefix="process-") as folder:
+        local = Path(folder) / "original"
+        await asyncio.to_thread(storage.download, path_key, local)
+        try:
+            extracted = await asyncio.to_thread(extract, local, mime, options, progress)
+        except ExtractionFailed as failed:
+            await _fail(services, upload_id, failed.reason)
+            raise JobFailed("upload_unreadable", failed.reason) from None
+        except Exception as error:  # a parser's own crash on a malformed file
+            log.warning("upload_extraction_crashed", upload_id=str(upload_id), error=repr(error))
+            reason = f"the file could not be read ({type(error).__name__}); it may be damaged"
+            await _fail(services, upload_id, reason)
+            raise JobFailed("upload_unreadable", reason) from None
+    thumbnail_key = None
+    if extracted.thumbnail_png is not None:
+        thumbnail_key = storage_key(user_id, upload_id, "thumbnail.png")
+        await asyncio.to_thread(storage.put, thumbnail_key, extracted.thumbnail_png)
+    return await _complete(services, control, upload_id, extracted, thumbnail_key)
+
+
+async def _complete(
+    services: Any,
+    control: JobControl,
+    upload_id: uuid.UUID,
+    extracted: Extracted,
+    thumbnail_key: str | None,
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "upload_id": str(upload_id),
+        "characters": len(extracted.text),
+        "pages": extracted.metadata.get("pages"),
+        "words": extracted.metadata.get("words"),
+    }
+    async with session_scope(services.maker) as session:
+        upload = await session.get(Upload, upload_id)
+        if upload is None or upload.status == UploadStatus.DELETED:
+            # Deleted while it was processed: keep nothing of it.
+            if thumbnail_key is not None:
+                await asyncio.to_thread(services.storage.delete, thumbnail_key)
+            return {"skipped": "the upload was deleted while it was processed"}
+        existing = await session.get(UploadText, upload_id)
+        if existing is not None:
+            existing.content = extracted.text
+            existing.page_starts = extracted.page_starts
+        else:
+            session.add(
+                UploadText(
+                    upload_id=upload_id,
+                    content=extracted.text,
+                    page_starts=extracted.page_starts,
+                )
+            )
+        upload.meta = {**(upload.meta or {}), **extracted.metadata}
+        upload.thumbnail_path = thumbnail_key
+        upload.status = UploadStatus.COMPLETED
+        upload.failure_reason = None
+        upload.processed_at = utcnow()
+        upload.updated_at = upload.processed_at
+        await control.succeed_in(session, result)
+    return result
+
+
+async def _fail(services: Any, upload_id: uuid.UUID, reason: str) -> None:
+    async with session_scope(services.maker) as session:
+        upload = await session.get(Upload, upload_id)
+        if upload is None or upload.status == UploadStatus.DELETED:
+            return
+        upload.status = UploadStatus.FAILED
+        upload.failure_reason = reason
+        upload.processed_at = utcnow()
+        upload.updated_at = upload.processed_at
