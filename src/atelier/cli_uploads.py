@@ -28,8 +28,6 @@ class ProgressLine(EventBus):
             fraction = float(data.get("fraction") or 0.0)
             sys.stderr.write(f"\rprocessing: {data.get('stage', '')} {fraction:4.0%}   ")
             sys.stderr.flush()
-        elif type in ("succeeded", "failed", "cancelled"):
-            sys.stderr.write(f"\rprocessing: {type}{' ' * 20}\n")
 
 
 def prepare(file: Path, *, project_id: str | None, kind: str | None) -> Received:
@@ -83,6 +81,8 @@ async def add(settings: Settings, received: Received, *, user_email: str | None,
         async with session_scope(maker) as session:
             row = await session.get(Upload, upload_id)
             assert row is not None
+            reason = f": {row.failure_reason}" if row.failure_reason else ""
+            sys.stderr.write(f"\rprocessing: {row.status.value.lower()}{reason}{' ' * 20}\n")
             typer.echo(
                 json.dumps(UploadOut.of(row).model_dump(mode="json"), indent=2, ensure_ascii=False)
             )

@@ -312,3 +312,42 @@ async def test_kinds_are_listed(api: Api) -> None:
 async def test_uploads_need_a_user(client: AsyncClient) -> None:
     r = await client.get(API)
     assert r.status_code == 401
+
+
+async def test_a_packs_kind_applies_its_own_rules(api: Api) -> None:
+    """The example pack declares seed 003's screenshots: PNG or JPEG, 100 to 10,000 px."""
+    me = await api.signup()
+    r = await api.client.get(f"{API}/kinds", headers=me.headers)
+    kind = next(k for k in r.json() if k["key"] == "example_screenshot")
+    assert (kind["min_side"], kind["max_side"], kind["max_bytes"]) == (100, 10_000, 10485760)
+    record = await upload(api, me, "screen.png", png(320, 200), kind="example_screenshot")
+    assert record["kind"] == "example_screenshot"
+    r = await send(api, me, "icon.png", png(64, 64), kind="example_screenshot")
+    assert r.status_code == 422 and error_code(r) == "image_dimensions"
+    assert "100" in r.json()["detail"][0]["message"]
+    r = await send(api, me, "notes.txt", b"not a picture", kind="example_screenshot")
+    assert r.status_code == 415
+    assert r.json()["detail"]["accepted"] == ["image/png", "image/jpeg"]
+
+
+async def test_a_file_whose_processing_keeps_dying_ends_failed(api: Api, app: Any) -> None:
+    """Two runs that died mid-way (a restart, or a file that brings its process down):
+    the last attempt marks the upload FAILED instead of trying a third time."""
+    from sqlalchemy import update
+
+    from atelier.jobs.models import Job
+
+    me = await api.signup()
+    record = await upload(api, me, "cursed.txt", b"some words")
+    async with app.state.sessionmaker() as session:
+        await session.execute(
+            update(Job)
+            .where(Job.id == uuid.UUID(record["job_id"]))
+            .values(attempts=Job.max_attempts - 1)
+        )
+        await session.commit()
+    done = await processed(api, app, me, record)
+    assert done["status"] == "FAILED"
+    assert "stopped before it finished" in done["failure_reason"]
+    r = await api.client.get(f"{API}/{record['id']}/content", headers=me.headers)
+    assert r.content == b"some words"

@@ -9,6 +9,7 @@ plugins (and their bugs) stay out of reach of user files.
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +115,10 @@ def _open(path: Path, *, max_pixels: int) -> Image.Image:
     if limit is not None and limit < max_pixels:
         Image.MAX_IMAGE_PIXELS = max_pixels
     try:
-        image = Image.open(path, formats=FORMATS)
+        with warnings.catch_warnings():
+            # Pillow warns between its limit and twice it; the check below decides.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path, formats=FORMATS)
     except Image.DecompressionBombError:
         raise _too_large(None, max_pixels) from None
     except _DECODE_ERRORS as error:

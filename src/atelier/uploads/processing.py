@@ -28,6 +28,11 @@ from atelier.uploads.service import PROCESS_JOB, storage_key
 
 log = structlog.get_logger("atelier.uploads")
 
+STOPPED_REASON = (
+    "processing stopped before it finished, more than once; the file may be too large or "
+    "damaged to read"
+)
+
 
 @task(PROCESS_JOB)
 async def process_upload(services: Any, job_id: uuid.UUID, control: JobControl) -> dict[str, Any]:
@@ -38,7 +43,16 @@ async def process_upload(services: Any, job_id: uuid.UUID, control: JobControl) 
         upload = await session.get(Upload, uuid.UUID(job.payload["upload_id"])) if job else None
         if upload is None or upload.status == UploadStatus.DELETED:
             return {"skipped": "the upload is gone"}
-        upload.status = UploadStatus.PROCESSING
+        if job is not None and job.attempts >= job.max_attempts > 1:
+            # Every earlier run died mid-way (a restart, or a file that brings its
+            # process down): the last one says so instead of trying again.
+            upload.status = UploadStatus.FAILED
+            upload.failure_reason = STOPPED_REASON
+            upload.processed_at = utcnow()
+            failed_early = True
+        else:
+            failed_early = False
+            upload.status = UploadStatus.PROCESSING
         upload.updated_at = utcnow()
         path_key, mime, upload_id, user_id = (
             upload.path,
@@ -46,6 +60,8 @@ async def process_upload(services: Any, job_id: uuid.UUID, control: JobControl) 
             upload.id,
             upload.user_id,
         )
+    if failed_early:
+        raise JobFailed("upload_unreadable", STOPPED_REASON)
     await control.emit("progress", {"stage": "download", "fraction": 0.0})
     options = ExtractOptions(
         max_ocr_pages=settings.upload_ocr_max_pages,

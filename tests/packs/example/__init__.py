@@ -9,7 +9,7 @@ exactly as its entry point would be. No engine file names it
 
 from __future__ import annotations
 
-from atelier.packs.base import NavEntry, PackSpec
+from atelier.packs.base import NavEntry, PackSpec, UploadKind
 
 PACK = PackSpec(
     key="example",
@@ -26,4 +26,15 @@ PACK = PackSpec(
     nav=(NavEntry("Example notes", "/example/about"),),
     models_module="tests.packs.example.models",
     migrations="tests.packs.example:migrations",
+    # Seed 003's screenshot rules, declared the way a pack declares its kinds of file.
+    upload_kinds=(
+        UploadKind(
+            key="example_screenshot",
+            label="Screenshot",
+            max_bytes=10 * 1024 * 1024,
+            content_types=("image/png", "image/jpeg"),
+            min_side=100,
+            max_side=10_000,
+        ),
+    ),
 )
