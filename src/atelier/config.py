@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     upload_max_image_side: int = Field(default=20_000, ge=1)
     # Pages of a PDF that get OCR when they have no text layer (0: none).
     upload_ocr_max_pages: int = Field(default=50, ge=0)
+    # Reading one file (text extraction, OCR) that takes longer is stopped: FAILED.
+    upload_processing_timeout_seconds: float = Field(default=600.0, gt=0)
     page_size_default: int = Field(default=50, ge=1, le=500)
     page_size_max: int = Field(default=200, ge=1, le=1000)
     # Login throttling (atelier.accounts.throttle): failures before a client address or

@@ -18,15 +18,10 @@ even by SIGKILL, the process notices within a second and exits rather than live 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-import os
-import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from atelier.core.child_process import exit_with_parent
+from atelier.core.child_pool import ChildDied, ChildProcess, ChildTimedOut
 from atelier.core.errors import AtelierError
 from atelier.exports.pdf import PdfJob
 
@@ -41,11 +36,8 @@ class PdfRenderFailed(AtelierError):
     code = "pdf_render_failed"
 
 
-def _start(parent_pid: int) -> None:
-    """The renderer's start: tied to the server's life first (a server killed while
-    WeasyPrint loads must not leave it behind), then WeasyPrint imported, which is most
-    of a first render's time."""
-    exit_with_parent(parent_pid)
+def _import_weasyprint() -> None:
+    # Most of a first render's time: done when the process starts, not on the first call.
     import weasyprint  # noqa: F401
 
 
@@ -53,64 +45,26 @@ def _render(job: PdfJob) -> bytes:
     return job.render()
 
 
-class PdfProcess:
-    """The renderer process, started when first needed and replaced when it dies."""
+class PdfProcess(ChildProcess):
+    """The renderer process (``atelier.core.child_pool``), its failures as 503s."""
 
     def __init__(self, timeout: float = 600.0) -> None:
-        self.timeout = timeout
-        self._pool: ProcessPoolExecutor | None = None
-        self._lock = threading.Lock()
-
-    def _executor(self) -> ProcessPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(
-                    max_workers=1,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_start,
-                    # This process's pid, taken now: the one that starts the worker.
-                    initargs=(os.getpid(),),
-                )
-            return self._pool
+        super().__init__(timeout=timeout, warm_up=_import_weasyprint)
 
     async def run(self, func: Callable[..., T], *args: Any) -> T:
-        """``func(*args)`` in the renderer process (both must pickle)."""
-        pool = self._executor()
         try:
-            return await asyncio.wait_for(
-                asyncio.wrap_future(pool.submit(func, *args)), self.timeout
-            )
-        except BrokenProcessPool:
-            self._discard(pool)
+            return await super().run(func, *args)
+        except ChildDied:
             raise PdfRenderFailed(
                 "the PDF renderer stopped before it finished (killed, or out of memory); try again"
             ) from None
-        except TimeoutError:
-            self._discard(pool, kill=True)
+        except ChildTimedOut:
             raise PdfRenderFailed(
                 f"the PDF took longer than {self.timeout:g} s to render and was given up"
             ) from None
 
     async def render(self, job: PdfJob) -> bytes:
         return await self.run(_render, job)
-
-    def _discard(self, pool: ProcessPoolExecutor, *, kill: bool = False) -> None:
-        with self._lock:
-            if self._pool is pool:
-                self._pool = None
-        if kill:
-            # The executor cannot stop a call that is running: its process has to go.
-            # ``_processes`` is the executor's own record of them (CPython 3.8 and later).
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
-
-    def shutdown(self) -> None:
-        """Stop the process (at server shutdown); a later render starts a new one."""
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
 
 
 renderer = PdfProcess()

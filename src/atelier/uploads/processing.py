@@ -17,12 +17,14 @@ from typing import Any
 
 import structlog
 
+from atelier.core.child_pool import ChildDied, ChildTimedOut
 from atelier.core.db import session_scope, utcnow
 from atelier.core.storage import Storage
 from atelier.jobs.models import Job
 from atelier.jobs.runner import JobControl, JobFailed
 from atelier.jobs.tasks import task
-from atelier.uploads.extract import Extracted, ExtractionFailed, ExtractOptions, extract
+from atelier.uploads.extract import Extracted, ExtractionFailed, ExtractOptions
+from atelier.uploads.isolated import extract_isolated
 from atelier.uploads.models import Upload, UploadStatus, UploadText
 from atelier.uploads.service import PROCESS_JOB, storage_key
 
@@ -67,29 +69,39 @@ async def process_upload(services: Any, job_id: uuid.UUID, control: JobControl) 
         max_ocr_pages=settings.upload_ocr_max_pages,
         max_image_pixels=settings.upload_max_image_pixels,
     )
-    loop = asyncio.get_running_loop()
 
-    def progress(fraction: float, stage: str) -> None:
-        # Called from the extraction thread.
-        asyncio.run_coroutine_threadsafe(
-            control.emit("progress", {"stage": stage, "fraction": round(fraction, 3)}), loop
-        )
+    async def progress(fraction: float, stage: str) -> None:
+        await control.emit("progress", {"stage": stage, "fraction": round(fraction, 3)})
 
     temp_dir = settings.data_dir / "tmp"
-    temp_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(temp_dir.mkdir, parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=temp_dir, prefix="process-") as folder:
         local = Path(folder) / "original"
         await asyncio.to_thread(storage.download, path_key, local)
+        reason: str | None = None
         try:
-            extracted = await asyncio.to_thread(extract, local, mime, options, progress)
+            extracted = await extract_isolated(
+                local,
+                mime,
+                options,
+                limit_seconds=settings.upload_processing_timeout_seconds,
+                progress=progress,
+            )
         except ExtractionFailed as failed:
-            await _fail(services, upload_id, failed.reason)
-            raise JobFailed("upload_unreadable", failed.reason) from None
-        except Exception as error:  # a parser's own crash on a malformed file
+            reason = failed.reason
+        except ChildTimedOut:
+            reason = (
+                f"reading the file took longer than "
+                f"{settings.upload_processing_timeout_seconds:g} s and was stopped"
+            )
+        except ChildDied:
+            reason = "the file stopped the program reading it; it may be damaged"
+        except Exception as error:  # a parser's own error on a malformed file
             log.warning("upload_extraction_crashed", upload_id=str(upload_id), error=repr(error))
             reason = f"the file could not be read ({type(error).__name__}); it may be damaged"
-            await _fail(services, upload_id, reason)
-            raise JobFailed("upload_unreadable", reason) from None
+    if reason is not None:
+        await _fail(services, upload_id, reason)
+        raise JobFailed("upload_unreadable", reason)
     thumbnail_key = None
     if extracted.thumbnail_png is not None:
         thumbnail_key = storage_key(user_id, upload_id, "thumbnail.png")
