@@ -207,6 +207,7 @@ MALFORMED = {
     "template_id": ["not-a-uuid"],
     "token_id": ["not-a-uuid"],
     "upload_id": ["not-a-uuid", "42"],
+    "conversation_id": ["not-a-uuid", "7"],
 }
 # Path parameters that are names, not ids: a wrong one is simply not found.
 NOT_IDS = {"tool_key"}
@@ -243,6 +244,7 @@ async def test_malformed_path_ids_are_404_invalid_id_on_every_route(api: Api, ap
         "template_id": str(uuid.uuid4()),
         "token_id": str(uuid.uuid4()),
         "upload_id": str(uuid.uuid4()),
+        "conversation_id": str(uuid.uuid4()),
     }
     checked = 0
     for path, ops in app.openapi()["paths"].items():

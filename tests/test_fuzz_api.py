@@ -134,6 +134,17 @@ class _Seeder:
         assert response.status_code in (200, 201, 202), f"{path}: {response.text}"
         return dict(response.json())
 
+    def upload(self, project_id: str) -> str:
+        """A text upload in the project (processing is left queued: nothing runs jobs)."""
+        response = self.http.post(
+            "/uploads",
+            files={"file": ("fuzz notes.txt", b"notes the fuzzer may search", "text/plain")},
+            data={"project_id": project_id},
+            headers=self.headers,
+        )
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
     def patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self.http.patch(path, json=body, headers=self.headers)
         assert response.status_code == 200, f"{path}: {response.text}"
@@ -213,6 +224,10 @@ def _seed(base: str) -> tuple[str, dict[str, list[Any]]]:
                 "mcp_tokens": [seed.post(f"/projects/{sdp}/mcp-tokens", {"label": "fuzz"})["id"]],
                 "jobs": [seed.post(f"/artifacts/{artifact}/generate")["id"]],
                 "api_keys": [seed.post("/api-keys", {"label": "spare"})["id"]],
+                "uploads": [seed.upload(general)],
+                "conversations": [
+                    seed.post("/conversations", {"title": "Fuzz chat", "project_id": general})["id"]
+                ],
             }
             for name, values in found.items():
                 ids[kind + name] = values
@@ -243,8 +258,19 @@ _BINDINGS = {
     "path.tool_key": "tools",
     "path.version": "versions",
     "path.number": "stages",
+    "path.upload_id": "uploads",
+    "path.conversation_id": "conversations",
 }
-_DOOMED = {"projects", "artifacts", "organizations", "providers", "exports", "templates"}
+_DOOMED = {
+    "projects",
+    "artifacts",
+    "organizations",
+    "providers",
+    "exports",
+    "templates",
+    "uploads",
+    "conversations",
+}
 
 
 def _config(ids: dict[str, list[Any]]) -> str:

@@ -48,6 +48,7 @@ ATTACK_BODIES: dict[tuple[str, str], Any] = {
     ("patch", "/organizations/{org_id}"): {"name": "Taken over"},
     ("patch", "/organizations/{org_id}/members/{user_id}"): {"role": "VIEWER"},
     ("patch", "/ai-providers/{provider_id}"): {"label": "pwned", "api_key": "sk-evil-000000"},
+    ("patch", "/conversations/{conversation_id}"): {"title": "taken over", "is_active": False},
 }
 # Path parameters that name shared, public things (not tenant data).
 PUBLIC_PARAMS = {"tool_key"}
@@ -70,6 +71,7 @@ class World:
     template_id: str = ""
     token_id: str = ""
     upload_id: str = ""
+    conversation_id: str = ""
 
     @property
     def a_ids(self) -> list[str]:
@@ -85,6 +87,7 @@ class World:
             self.template_id,
             *([self.token_id] if self.token_id else []),
             self.upload_id,
+            self.conversation_id,
         ]
 
 
@@ -120,10 +123,18 @@ async def build_world(api: Api) -> World:
     )
     assert r.status_code == 201, r.text
     upload_id = r.json()["id"]
+    r = await api.client.post(
+        f"{API}/conversations",
+        json={"title": "Alice's chat", "project_id": project["id"], "system_prompt": SECRET},
+        headers=a.headers,
+    )
+    assert r.status_code == 201, r.text
+    conversation_id = r.json()["id"]
     r = await api.client.post(f"{API}/api-keys", json={"label": "ci"}, headers=a.headers)
     assert r.status_code == 201, r.text
     return World(
         upload_id=upload_id,
+        conversation_id=conversation_id,
         **sdp,
         a=a,
         b=b,
@@ -251,6 +262,7 @@ def substitutions(world: World, artifact_id: str, version: int) -> dict[str, str
         "template_id": world.template_id,
         "token_id": world.token_id or str(uuid.uuid4()),
         "upload_id": world.upload_id,
+        "conversation_id": world.conversation_id,
     }
 
 
@@ -343,6 +355,10 @@ async def assert_untouched(api: Api, world: World) -> None:
 
     r = await api.client.get(f"{API}/uploads/{world.upload_id}/content", headers=a)
     assert r.status_code == 200 and r.text == SECRET
+
+    r = await api.client.get(f"{API}/conversations/{world.conversation_id}", headers=a)
+    assert r.status_code == 200, r.text
+    assert r.json()["title"] == "Alice's chat" and r.json()["is_active"] is True
 
     r = await api.client.get(f"{API}/projects/{world.project['id']}/artifacts", headers=a)
     assert sorted(x["id"] for x in r.json()["items"]) == sorted(

@@ -28,6 +28,7 @@ from atelier.api import projects as project_routes
 from atelier.api import stages as stage_ai_routes
 from atelier.artifacts.endpoints import artifact_router, project_artifacts_router
 from atelier.config import Settings, get_settings
+from atelier.conversations.endpoints import router as conversations_router
 from atelier.core.crypto import Cipher
 from atelier.core.db import make_engine, make_sessionmaker
 from atelier.core.handlers import install_error_handlers
@@ -54,6 +55,7 @@ from atelier.stages.endpoints import router as stages_router
 # Imported for its @task registration: the upload processing job.
 from atelier.uploads import processing as _upload_tasks  # noqa: F401
 from atelier.uploads.endpoints import router as uploads_router
+from atelier.uploads.isolated import extractor as upload_reader
 from atelier.uploads.kinds import largest_limit
 from atelier.web.mount import mount_web, upload_limits
 
@@ -83,6 +85,7 @@ def include_api(app: FastAPI) -> None:
         project_export_router,
         packs_router,
         uploads_router,
+        conversations_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     # Each installed pack's own routes (PackSpec.api_routers).
@@ -168,6 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.ai.providers.aclose()
             await engine.dispose()
             pdf_renderer.shutdown()
+            upload_reader.shutdown()
 
     app = FastAPI(
         title="Atelier",

@@ -11,6 +11,7 @@ from atelier.accounts.models import (
 )
 from atelier.ai.models import AIGeneration, AIProviderConfig
 from atelier.artifacts.models import Artifact, ArtifactVersion
+from atelier.conversations.models import Conversation, Message
 from atelier.core.db import Base
 from atelier.core.packs import packs, resolve
 from atelier.exports.models import ExportPackage
@@ -37,11 +38,13 @@ __all__ = [
     "Artifact",
     "ArtifactVersion",
     "Base",
+    "Conversation",
     "ExportPackage",
     "Job",
     "JobEvent",
     "MCPToken",
     "Membership",
+    "Message",
     "Organization",
     "Project",
     "Stage",

@@ -1,0 +1,123 @@
+"""What the conversations API takes and answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Self
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+
+from atelier.conversations.models import Conversation, Message, MessageRole
+from atelier.core.schemas import InputModel
+from atelier.core.strict_json import StrictJsonObject, check_json
+
+SYSTEM_PROMPT_MAX = 20_000
+
+# A conversation's message count and the time of its last message.
+MessageStats = tuple[int, dt.datetime | None]
+NO_MESSAGES: MessageStats = (0, None)
+
+
+def _storable(text: str) -> str:
+    # PostgreSQL's text refuses NUL and no database takes a lone surrogate: a 422 naming
+    # the field here, not a 500 from the driver.
+    check_json(text)
+    return text
+
+
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_storable)]
+PersonaKey = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$"),
+    Field(description="a persona key a pack declares"),
+]
+SystemPrompt = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=SYSTEM_PROMPT_MAX),
+    AfterValidator(_storable),
+]
+
+
+class ConversationCreate(InputModel):
+    title: Title | None = None
+    project_id: uuid.UUID | None = Field(
+        default=None, description="a project you may write to; the chat is about it"
+    )
+    persona: PersonaKey | None = None
+    system_prompt: SystemPrompt | None = Field(
+        default=None, description="your own instructions for the replies"
+    )
+    metadata: StrictJsonObject | None = None
+
+
+class ConversationUpdate(InputModel):
+    title: Title | None = Field(default=None, description="null clears the title")
+    is_active: bool | None = Field(
+        default=None, description="false archives the conversation, true restores it"
+    )
+
+
+class MessageOut(BaseModel):
+    id: uuid.UUID
+    role: MessageRole
+    content: str
+    metadata: dict[str, Any] | None = None
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, message: Message) -> MessageOut:
+        return cls(
+            id=message.id,
+            role=message.role,
+            content=message.content,
+            metadata=message.meta,
+            created_at=message.created_at,
+        )
+
+
+class ConversationOut(BaseModel):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    project_id: uuid.UUID | None = None
+    title: str | None = None
+    persona: str | None = None
+    system_prompt: str | None = None
+    is_active: bool
+    metadata: dict[str, Any] | None = None
+    message_count: int = 0
+    last_message_at: dt.datetime | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime = Field(description="moves with every new message")
+
+    @classmethod
+    def of(
+        cls, conversation: Conversation, stats: MessageStats = NO_MESSAGES, **extra: Any
+    ) -> Self:
+        """``stats``: its message count and last message time (service.message_stats)."""
+        count, last = stats
+        return cls(
+            id=conversation.id,
+            user_id=conversation.user_id,
+            project_id=conversation.project_id,
+            title=conversation.title,
+            persona=conversation.persona,
+            system_prompt=conversation.system_prompt,
+            is_active=conversation.is_active,
+            metadata=conversation.meta,
+            message_count=count,
+            last_message_at=last,
+            created_at=conversation.created_at,
+            updated_at=conversation.updated_at,
+            **extra,
+        )
+
+
+class ConversationDetail(ConversationOut):
+    messages: list[MessageOut] = Field(
+        description="the newest messages, oldest first (the newest is last)"
+    )
+    messages_before: str | None = Field(
+        default=None,
+        description="pass as ?before= for the page of older messages; null: none older",
+    )
