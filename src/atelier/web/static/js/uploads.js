@@ -261,7 +261,8 @@
             item.fail(error.message);
             return;
           }
-          item.done("Sent; its text is being extracted.");
+          // The row in the list below follows the processing; this line stays true.
+          item.done("Sent: its processing shows in the list below.");
           if (list) {
             try {
               await addRow(record.id, list);
