@@ -31,11 +31,11 @@ class ChildFailed(Exception):
 
 
 class ChildDied(ChildFailed):
-    pass
+    """The process ended mid-call (killed, out of memory, a crash in C code)."""
 
 
 class ChildTimedOut(ChildFailed):
-    pass
+    """The call took longer than the timeout; its process was killed."""
 
 
 def _start(parent_pid: int, warm_up: Callable[[], None] | None) -> None:

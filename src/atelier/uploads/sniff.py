@@ -11,6 +11,7 @@ extension can make a text file a CSV, never a binary file anything.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import zipfile
 from pathlib import Path
 
@@ -99,12 +100,10 @@ def _looks_like_text(head: bytes) -> bool:
             return False
     if any(byte < 0x20 and byte not in _ALLOWED_CONTROLS for byte in head):
         return False
-    try:
+    with contextlib.suppress(UnicodeDecodeError):
         # final=False: a character cut at the end of the sample is not a reason to refuse.
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
         return True
-    except UnicodeDecodeError:
-        pass
     best = from_bytes(head).best()
     return best is not None and best.encoding is not None
 
@@ -115,10 +114,8 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return data[3:].decode("utf-8", errors="replace"), "utf-8"
     if data.startswith(_UTF16_BOMS):
         return data.decode("utf-16", errors="replace"), "utf-16"
-    try:
+    with contextlib.suppress(UnicodeDecodeError):
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
     matches = from_bytes(data)
     best = matches.best()
     if best is None:
