@@ -38,6 +38,7 @@ BENCHMARKS = (
     "prompt_cache",
     "quality",
     "uploads",
+    "chat",
 )
 
 

@@ -52,6 +52,7 @@ ATTACK_BODIES: dict[tuple[str, str], Any] = {
 }
 # Path parameters that name shared, public things (not tenant data).
 PUBLIC_PARAMS = {"tool_key"}
+    ("post", "/conversations/{conversation_id}/messages"): {"content": "planted"},
 
 
 @dataclass

@@ -21,7 +21,7 @@ from atelier.app import build_runner
 from atelier.artifacts import service as artifacts_service
 from atelier.artifacts.models import Artifact
 from atelier.core.db import session_scope, utcnow
-from atelier.jobs import endpoints as job_endpoints
+from atelier.jobs import sse as job_sse
 from atelier.jobs.events import EventBus
 from atelier.jobs.models import Job, JobEvent, JobStatus
 from atelier.jobs.runner import JobRunner
@@ -323,7 +323,7 @@ async def test_the_stream_never_misses_the_closing_event(
     ann, art = await setup(api)
     job = await start_job(api, ann, art["id"])
     job_id = uuid.UUID(job["id"])
-    real_events_after = job_endpoints.events_after
+    real_events_after = job_sse.events_after
     finished_once = False
 
     async def events_after(session: Any, wanted: uuid.UUID, after: int) -> list[JobEvent]:
@@ -340,7 +340,7 @@ async def test_the_stream_never_misses_the_closing_event(
                 EventBus.add(other, job_id, "succeeded", {"status": "succeeded"})
         return rows
 
-    monkeypatch.setattr(job_endpoints, "events_after", events_after)
+    monkeypatch.setattr(job_sse, "events_after", events_after)
     kinds = [k for _, k, _ in await stream(api, ann, job["id"])]
     assert kinds == ["queued", "succeeded"]
 

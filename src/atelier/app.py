@@ -29,6 +29,9 @@ from atelier.api import stages as stage_ai_routes
 from atelier.artifacts.endpoints import artifact_router, project_artifacts_router
 from atelier.config import Settings, get_settings
 from atelier.conversations.endpoints import router as conversations_router
+
+# Imported for its @task registration: the assistant's chat replies.
+from atelier.conversations import reply_job as _reply_tasks  # noqa: F401
 from atelier.core.crypto import Cipher
 from atelier.core.db import make_engine, make_sessionmaker
 from atelier.core.handlers import install_error_handlers

@@ -104,6 +104,13 @@ class Settings(BaseSettings):
     # Extra calls per generation that send the quality checks' findings back to the model
     # (ai/quality): 0 keeps the first schema-valid answer with its findings.
     quality_repair_attempts: int = Field(default=1, ge=0, le=3)
+    # Chat replies (atelier.conversations): the most tokens a reply may have (at most a
+    # quarter of the model's window is kept for it), a cap on the window a chat prompt
+    # may fill (None: the model's own; a CPU model answers sooner with a shorter
+    # prompt), and whether the first exchange names the conversation.
+    chat_reply_max_tokens: int = Field(default=1024, ge=16, le=32_000)
+    chat_context_window: int | None = Field(default=None, ge=256)
+    chat_auto_title: bool = True
     # Transport retries per call on 429, 5xx and connection errors.
     provider_max_retries: int = Field(default=3, ge=0, le=10)
     job_concurrency: int = Field(default=32, ge=1, le=1024)

@@ -66,6 +66,7 @@ class CallRecord:
     stage_id: uuid.UUID | None
     job_id: uuid.UUID | None
     prompt_template: str
+    conversation_id: uuid.UUID | None = None
 
 
 def _error_list(error: ValidationError) -> list[dict[str, str]]:
@@ -153,7 +154,7 @@ class Generator:
         """A provider's error message without the API key, should the provider echo it."""
         return redact(message, self.resolved.settings.api_key)
 
-    async def _audit(
+    async def audit(
         self,
         *,
         status: GenerationStatus,
@@ -186,6 +187,7 @@ class Generator:
             artifact_id=self.record.artifact_id,
             stage_id=self.record.stage_id,
             job_id=self.record.job_id,
+            conversation_id=self.record.conversation_id,
             provider_id=self.resolved.config_id,
             provider=self.resolved.kind,
             model=model[:200],
@@ -206,6 +208,7 @@ class Generator:
                     control.add_event(session, type_, data)
         if control is not None and events:
             control.events.announce(control.job_id)
+        self.last_generation_id = row.id
         return row.id
 
     async def structured(
@@ -256,7 +259,7 @@ class Generator:
                 output = parse_output(result.text, output_model)
             except (ValidationError, ValueError) as problem:
                 last_problem = str(problem)[:2000]
-                await self._audit(
+                await self.audit(
                     status=GenerationStatus.ERROR,
                     started=call.started,
                     result=result,
@@ -280,7 +283,7 @@ class Generator:
                 schema_failures += 1
                 conversation = [*conversation, *repair_messages(result.text, problem)]
                 continue
-            generation_id = await self._audit(
+            generation_id = await self.audit(
                 status=GenerationStatus.SUCCESS,
                 started=call.started,
                 result=result,
@@ -337,7 +340,7 @@ class _Call:
         except asyncio.CancelledError:
             # Every call gets its row, a cancelled one too (it may already have cost).
             await asyncio.shield(
-                self.generator._audit(
+                self.generator.audit(
                     status=GenerationStatus.ERROR, started=self.started, error="cancelled"
                 )
             )
@@ -350,7 +353,7 @@ class _Call:
             self.stream.reset()
         timed_out = isinstance(error, ProviderTimeout)
         message = self.generator.clean(error.message)
-        await self.generator._audit(
+        await self.generator.audit(
             status=GenerationStatus.TIMEOUT if timed_out else GenerationStatus.ERROR,
             started=self.started,
             error=message,

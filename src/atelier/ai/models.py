@@ -83,6 +83,10 @@ class AIGeneration(IdMixin, CreatedMixin, Base):
     provider_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("ai_provider_configs.id", ondelete="SET NULL")
     )
+    # The chat a reply (or its title) was written for; kept when the chat is deleted.
+    conversation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL")
+    )
     provider: Mapped[str] = mapped_column(String(32))
     model: Mapped[str] = mapped_column(String(200))
     prompt_template: Mapped[str] = mapped_column(String(200))
@@ -102,6 +106,7 @@ class AIGeneration(IdMixin, CreatedMixin, Base):
         Index("ix_ai_generations_project_created", "project_id", "created_at"),
         Index("ix_ai_generations_org_created", "organization_id", "created_at"),
         Index("ix_ai_generations_artifact_id", "artifact_id"),
+        Index("ix_ai_generations_conversation_id", "conversation_id"),
     )
 
 

@@ -1,25 +1,41 @@
-"""``/api/v1/conversations``: a user's chats and their messages (replies come later)."""
+"""``/api/v1/conversations``: a user's chats, their messages, and the assistant's replies
+(jobs whose events stream the text as it is written)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.sse import EventSourceResponse
 
 from atelier.accounts.deps import CurrentUser
-from atelier.conversations import service
+from atelier.ai.deps import Runtime
+from atelier.conversations import replies, service
+from atelier.conversations.models import Conversation
+from atelier.conversations.personas import all_personas
 from atelier.conversations.schemas import (
     NO_MESSAGES,
     ConversationCreate,
     ConversationDetail,
     ConversationOut,
     ConversationUpdate,
+    MessageCreate,
     MessageOut,
+    MessageSent,
+    PersonaList,
+    PersonaOut,
+    RegenerateRequest,
+    ReplyStarted,
 )
 from atelier.core.deps import DB, Paging
+from atelier.core.errors import Conflict, NotFound
 from atelier.core.openapi import error_responses
 from atelier.core.pagination import Page
+from atelier.jobs import service as jobs_service
+from atelier.jobs.deps import Events, Runner, wake
+from atelier.jobs.schemas import job_out
+from atelier.jobs.sse import EVENT_SCHEMA, event_id_of, stream_job_events
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
@@ -78,6 +94,13 @@ async def list_conversations(
     return Page(items=items, next_cursor=cursor)
 
 
+@router.get("/personas", response_model=PersonaList)
+async def list_personas(user: CurrentUser) -> PersonaList:
+    """The voices a conversation may take (``persona`` when you create one): the
+    engine's ``assistant`` and those the installed packs declare."""
+    return PersonaList(items=[PersonaOut.of(p) for p in all_personas().values()])
+
+
 @router.get("/{conversation_id}", response_model=ConversationDetail)
 async def get_conversation(
     conversation_id: uuid.UUID,
@@ -98,11 +121,13 @@ async def get_conversation(
     messages, older = await service.list_messages(
         session, conversation=conversation, before=before, limit=messages_limit
     )
+    job = await replies.reply_job(session, conversation)
     return ConversationDetail.of(
         conversation,
         await service.stats_of(session, conversation),
         messages=[MessageOut.of(message) for message in messages],
         messages_before=older,
+        reply_job=job_out(job) if job is not None else None,
     )
 
 
@@ -130,3 +155,126 @@ async def delete_conversation(
     )
     await service.delete_conversation(session, conversation=conversation)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# ------------------------------------------------------------------ replies
+@router.post(
+    "/{conversation_id}/messages",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=MessageSent,
+    responses=error_responses(402, 409),
+)
+async def send_message(
+    conversation_id: uuid.UUID,
+    body: MessageCreate,
+    user: CurrentUser,
+    session: DB,
+    runtime: Runtime,
+    runner: Runner,
+) -> MessageSent:
+    """Store your message and start the assistant's reply; follow it at ``events_url``.
+    Refused before anything is stored when a reply is still being written (409), the
+    budget is used up (402) or no AI provider can serve (409)."""
+    conversation = await service.load_conversation(
+        session, user=user, conversation_id=conversation_id
+    )
+    message, job = await replies.send_message(
+        session,
+        runtime=runtime,
+        user=user,
+        conversation=conversation,
+        content=body.content,
+        attachments=body.attachments,
+        provider_id=body.provider_id,
+        notify=wake(runner),
+    )
+    return MessageSent(
+        message=MessageOut.of(message), reply_job=job_out(job), events_url=_events_url(conversation)
+    )
+
+
+@router.post(
+    "/{conversation_id}/regenerate",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ReplyStarted,
+    responses=error_responses(402, 409),
+)
+async def regenerate(
+    conversation_id: uuid.UUID,
+    user: CurrentUser,
+    session: DB,
+    runtime: Runtime,
+    runner: Runner,
+    body: RegenerateRequest | None = None,
+) -> ReplyStarted:
+    """A new reply to your last message. It replaces the last reply, whose text is kept
+    in the new reply's ``metadata.alternatives``."""
+    conversation = await service.load_conversation(
+        session, user=user, conversation_id=conversation_id
+    )
+    job = await replies.regenerate(
+        session,
+        runtime=runtime,
+        user=user,
+        conversation=conversation,
+        provider_id=body.provider_id if body else None,
+        notify=wake(runner),
+    )
+    return ReplyStarted(reply_job=job_out(job), events_url=_events_url(conversation))
+
+
+@router.post(
+    "/{conversation_id}/stop",
+    response_model=ReplyStarted,
+    responses=error_responses(409),
+)
+async def stop_reply(
+    conversation_id: uuid.UUID, user: CurrentUser, session: DB, runner: Runner, events: Events
+) -> ReplyStarted:
+    """Stop the reply being written: what it wrote so far is kept, marked ``stopped``.
+    409 ``no_reply_running`` when none is."""
+    conversation = await service.load_conversation(
+        session, user=user, conversation_id=conversation_id
+    )
+    job = await replies.reply_job(session, conversation)
+    if job is None or job.status.finished:
+        raise Conflict("no reply is being written", code="no_reply_running")
+    job = await jobs_service.cancel(session, job=job, events=events, runner=runner)
+    return ReplyStarted(reply_job=job_out(job), events_url=_events_url(conversation))
+
+
+@router.get(
+    "/{conversation_id}/events",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "an SSE stream of the reply: progress, token (text as it comes), "
+            "attempt_failed, message (the stored reply), title, then succeeded, failed or "
+            "cancelled",
+            "content": {"text/event-stream": {"schema": EVENT_SCHEMA}},
+        },
+        **error_responses(404),
+    },
+)
+async def reply_events(
+    conversation_id: uuid.UUID,
+    user: CurrentUser,
+    session: DB,
+    events: Events,
+    last_event_id: Annotated[str | None, Header()] = None,
+    after: Annotated[int | None, Query(ge=0, description="resume after this event id")] = None,
+) -> Response:
+    """Server-Sent Events of the current (or last) reply; resumable with Last-Event-ID.
+    404 ``no_reply`` when the conversation has never had one."""
+    conversation = await service.load_conversation(
+        session, user=user, conversation_id=conversation_id
+    )
+    job = await replies.reply_job(session, conversation)
+    if job is None:
+        raise NotFound("the conversation has no reply to follow", code="no_reply")
+    start = after if after is not None else event_id_of(last_event_id)
+    return EventSourceResponse(stream_job_events(events, job.id, job.status, start))
+
+
+def _events_url(conversation: Conversation) -> str:
+    return f"/api/v1/conversations/{conversation.id}/events"

@@ -39,6 +39,11 @@ class Conversation(IdMixin, TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     # ``metadata`` is taken by SQLAlchemy's declarative base, hence the attribute name.
     meta: Mapped[dict[str, Any] | None] = mapped_column("metadata")
+    # The job writing (or that last wrote) the assistant's reply: its events are the
+    # conversation's stream, and a new message waits until it has finished.
+    reply_job_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL")
+    )
 
     __table_args__ = (
         Index("ix_conversations_user_id", "user_id"),
@@ -49,7 +54,8 @@ class Conversation(IdMixin, TimestampMixin, Base):
 
 
 class Message(IdMixin, CreatedMixin, Base):
-    """One message; messages are never edited, so there is no ``updated_at``."""
+    """One message. Only a regenerated reply changes, in place (the text it replaced
+    goes to ``metadata.alternatives``), so there is no ``updated_at``."""
 
     __tablename__ = "messages"
 

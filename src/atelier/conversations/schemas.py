@@ -9,10 +9,14 @@ from typing import Annotated, Any, Self
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from atelier.conversations.models import Conversation, Message, MessageRole
+from atelier.conversations.persona_spec import Persona
 from atelier.core.schemas import InputModel
 from atelier.core.strict_json import StrictJsonObject, check_json
+from atelier.jobs.schemas import JobOut
 
 SYSTEM_PROMPT_MAX = 20_000
+MESSAGE_MAX = 32_000
+ATTACHMENTS_MAX = 10
 
 # A conversation's message count and the time of its last message.
 MessageStats = tuple[int, dt.datetime | None]
@@ -55,6 +59,29 @@ class ConversationUpdate(InputModel):
     title: Title | None = Field(default=None, description="null clears the title")
     is_active: bool | None = Field(
         default=None, description="false archives the conversation, true restores it"
+    )
+
+
+MessageText = Annotated[
+    str, StringConstraints(min_length=1, max_length=MESSAGE_MAX), AfterValidator(_storable)
+]
+
+
+class MessageCreate(InputModel):
+    content: MessageText = Field(description="what you write; Markdown is shown as such")
+    attachments: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=ATTACHMENTS_MAX,
+        description="ids of uploads of yours whose text the reply may read",
+    )
+    provider_id: uuid.UUID | None = Field(
+        default=None, description="an AI provider of yours for this reply (else the default)"
+    )
+
+
+class RegenerateRequest(InputModel):
+    provider_id: uuid.UUID | None = Field(
+        default=None, description="an AI provider of yours for this reply (else the default)"
     )
 
 
@@ -113,6 +140,39 @@ class ConversationOut(BaseModel):
         )
 
 
+class PersonaOut(BaseModel):
+    key: str
+    name: str
+    description: str
+    context_tools: list[str] = Field(
+        description="tools whose latest results in the chat's project the replies read"
+    )
+
+    @classmethod
+    def of(cls, persona: Persona) -> PersonaOut:
+        return cls(
+            key=persona.key,
+            name=persona.name,
+            description=persona.description,
+            context_tools=list(persona.context_tools),
+        )
+
+
+class PersonaList(BaseModel):
+    items: list[PersonaOut]
+
+
+class MessageSent(BaseModel):
+    message: MessageOut = Field(description="your message, stored")
+    reply_job: JobOut = Field(description="the job writing the reply")
+    events_url: str = Field(description="the reply's events (SSE): tokens as they come")
+
+
+class ReplyStarted(BaseModel):
+    reply_job: JobOut
+    events_url: str
+
+
 class ConversationDetail(ConversationOut):
     messages: list[MessageOut] = Field(
         description="the newest messages, oldest first (the newest is last)"
@@ -120,4 +180,7 @@ class ConversationDetail(ConversationOut):
     messages_before: str | None = Field(
         default=None,
         description="pass as ?before= for the page of older messages; null: none older",
+    )
+    reply_job: JobOut | None = Field(
+        default=None, description="the job writing (or that last wrote) a reply"
     )

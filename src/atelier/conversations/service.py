@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atelier.accounts.principal import Principal
 from atelier.conversations.models import Conversation, Message, MessageRole
+from atelier.conversations.personas import all_personas
 from atelier.conversations.schemas import NO_MESSAGES, MessageStats
 from atelier.core.db import utcnow
 from atelier.core.errors import InvalidInput, NotFound, field_error
@@ -29,6 +30,10 @@ async def create_conversation(
 ) -> Conversation:
     """A new conversation; a project it is about must be one the user may write to
     (404 for a project they cannot see, 403 for one they may only read)."""
+    if persona is not None and persona not in all_personas():
+        raise field_error(
+            "body.persona", f"no persona {persona!r}; GET /api/v1/conversations/personas lists them"
+        )
     if project_id is not None:
         await load_project(session, user=user, project_id=project_id, need=Need.WRITE)
     conversation = Conversation(

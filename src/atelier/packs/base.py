@@ -23,11 +23,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from atelier.conversations.persona_spec import Persona
 from atelier.projects.stage_spec import StageSpec
 from atelier.projects.template_spec import TemplateSpec
 from atelier.uploads.kind_spec import UploadKind
 
-__all__ = ["NavEntry", "PackSpec", "UploadKind"]
+__all__ = ["NavEntry", "PackSpec", "Persona", "UploadKind"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,8 @@ class PackSpec:
     # an uploaded package becomes.
     packages: str | None = None
     upload_kinds: tuple[UploadKind, ...] = ()
+    # Voices for the pack's chats (a coach, a reviewer, ...): conversations pick one by key.
+    personas: tuple[Persona, ...] = ()
     templates: tuple[TemplateSpec, ...] = field(default=())
 
     def __post_init__(self) -> None:

@@ -90,8 +90,10 @@ async def list_kinds(request: Request, user: CurrentUser) -> list[UploadKindOut]
     response_model=UploadOut,
     openapi_extra=_MULTIPART,
     responses=error_responses(
+        404,
         413,
         415,
+        s404="project_not_found: no such project among those you can see",
         s413="file_too_large (with the limit) or storage_quota_exceeded",
         s415="unsupported_type: the accepted types are named",
     ),

@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 FORMATS = ("PNG", "JPEG", "WEBP")
 # EXIF orientations that turn the picture a quarter: width and height swap when applied.
@@ -53,13 +53,26 @@ def open_image(path: Path, *, max_pixels: int) -> Image.Image:
     """The whole image, decoded, turned upright by its EXIF orientation, in RGB."""
     with _open(path, max_pixels=max_pixels) as image:
         try:
-            image.load()
+            _load_whole(image)
             upright = ImageOps.exif_transpose(image)
             return _to_rgb(upright)
         except _DECODE_ERRORS as error:
             raise ImageRejected(
                 "image_unreadable", f"the image could not be decoded: it may be damaged ({error})"
             ) from None
+
+
+def _load_whole(image: Image.Image) -> None:
+    """Decode every pixel, refusing a file cut short. Pillow's process-wide
+    ``LOAD_TRUNCATED_IMAGES`` (which another library in the process may have turned on)
+    would fill the missing part with grey and call the image whole; it is off while
+    this decodes (no await in between: nothing else in this thread runs meanwhile)."""
+    saved = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        image.load()
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = saved
 
 
 def thumbnail_png(image: Image.Image, max_side: int = 320) -> bytes:

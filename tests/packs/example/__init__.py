@@ -9,7 +9,7 @@ exactly as its entry point would be. No engine file names it
 
 from __future__ import annotations
 
-from atelier.packs.base import NavEntry, PackSpec, UploadKind
+from atelier.packs.base import NavEntry, PackSpec, Persona, UploadKind
 
 PACK = PackSpec(
     key="example",
@@ -35,6 +35,20 @@ PACK = PackSpec(
             content_types=("image/png", "image/jpeg"),
             min_side=100,
             max_side=10_000,
+        ),
+    ),
+    # Seed 004's coach, declared the way a pack declares a chat persona: its replies read
+    # the project's latest titles from the pack's tool.
+    personas=(
+        Persona(
+            key="coach",
+            name="Coach",
+            description="Asks one question at a time about the project.",
+            system_prompt=(
+                "You are a coach for the project {project_name}. Ask one question at a "
+                "time, in {language}."
+            ),
+            context_tools=("example_title",),
         ),
     ),
 )

@@ -31,12 +31,15 @@ class FakeProvider:
         latency: float = 0.0,
         default_model: str = "fake-model",
         chunk_size: int = 16,
+        chunk_delay: float = 0.0,
     ) -> None:
         self.script: deque[Step] = deque(script or [])
         self.default = default
         self.latency = latency
         self.default_model = default_model
         self.chunk_size = chunk_size
+        # Seconds between streamed chunks: a reply long enough to stop half way.
+        self.chunk_delay = chunk_delay
         self.requests: list[GenerationRequest] = []
 
     def push(self, *steps: Step) -> None:
@@ -58,6 +61,8 @@ class FakeProvider:
         text = step if isinstance(step, str) else json.dumps(step)
         if on_text is not None:
             for start in range(0, len(text), self.chunk_size):
+                if self.chunk_delay and start:
+                    await asyncio.sleep(self.chunk_delay)
                 await on_text(text[start : start + self.chunk_size])
         prompt_chars = sum(len(m.content) for m in request.messages)
         return GenerationResult(
