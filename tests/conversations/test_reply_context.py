@@ -153,3 +153,27 @@ async def test_a_pack_persona_reads_its_tools_latest_result(
     assert 'example_title "Title"' in system and "Lend bikes by the hour" in system
     generation = fake_ai.requests[-1]
     assert generation.json_schema is None  # free text, not a structured answer
+
+
+async def test_a_provider_config_can_say_its_models_window(
+    api: Api, app: Any, fake_ai: FakeProvider
+) -> None:
+    me = await api.signup()
+    await api.provider(me, options={"context_window": 2048})
+    chat = await conversation(api, me, title="T")
+    fake_ai.push("Fine.")
+    await run_jobs(app, await said(api, me, chat["id"], "Hi"))
+    context = (await detail(api, me, chat["id"]))["messages"][-1]["metadata"]["context"]
+    assert context["window_tokens"] == 2048 and context["reply_tokens"] == 512
+    r = await api.client.post(
+        "/api/v1/ai-providers",
+        json={
+            "provider": "custom",
+            "label": "x",
+            "base_url": "http://127.0.0.1:9/v1",
+            "default_model": "m",
+            "options": {"context_window": 10},
+        },
+        headers=me.headers,
+    )
+    assert r.status_code == 422 and "context_window" in r.text

@@ -28,6 +28,7 @@ from atelier.ai.providers.fake import FakeProvider
 from atelier.ai.runtime import ProviderPool
 from atelier.app import create_app
 from atelier.config import Settings
+from atelier.conversations.titles import TITLE_PROMPT
 from tests.factories import BRIEF_OUTPUT
 from tests.packs.strategy_examples import INPUTS as STRATEGY_INPUTS
 from tests.packs.strategy_examples import OUTPUTS as STRATEGY_OUTPUTS
@@ -58,7 +59,32 @@ def _register_examples() -> None:
             ANSWERS[tool.output_model.__name__] = output
 
 
+# A chat reply (free text: no schema): Markdown long enough to watch it stream, with a
+# code block; the conversation's title call gets a few words.
+CHAT_TITLE = "Planning a garden shed"
+CHAT_REPLY = (
+    "Here is a **plan** for the shed, step by step.\n\n"
+    "1. Measure the ground and level it with gravel.\n"
+    "2. Build the floor frame from treated timber.\n"
+    "3. Raise the walls, then the roof, then fit the door.\n\n"
+    "A quick check of the materials:\n\n"
+    "```python\n"
+    "boards = {'floor': 12, 'walls': 40, 'roof': 16}\n"
+    "print(sum(boards.values()), 'boards in all')\n"
+    "```\n\n"
+    "Keep the receipts: most timber merchants take back what you do not use."
+)
+
+
+def chat_answer(request: GenerationRequest) -> str:
+    if request.messages and request.messages[0].content == TITLE_PROMPT:
+        return CHAT_TITLE
+    return CHAT_REPLY
+
+
 def fake_answer(request: GenerationRequest) -> str:
+    if request.json_schema is None:
+        return chat_answer(request)
     answer = ANSWERS.get(request.schema_name or "")
     if answer is None:
         raise AssertionError(f"no fake answer for schema {request.schema_name!r}: add one")

@@ -50,10 +50,13 @@ async def stream_text(
     max_tokens: int,
     on_text: TextCallback,
     on_retry: RetryCallback | None = None,
+    on_finish: Callable[[], Awaitable[None]] | None = None,
     temperature: float = 0.7,
 ) -> TextAnswer:
     """Call until an answer arrives (retryable errors are retried by the policy);
-    raises the last ProviderError when it gives up."""
+    raises the last ProviderError when it gives up. ``on_finish`` runs as soon as the
+    provider has sent its last text, before the audit row is written (a stream sends
+    its tail at once instead of after that commit)."""
     request = GenerationRequest(
         messages=messages,
         max_tokens=max_tokens,
@@ -77,6 +80,8 @@ async def stream_text(
             await on_retry(error, delay, generator.clean(error.message))
 
     result = await call_with_retries(attempt.run, policy=policy, on_failure=failed)
+    if on_finish is not None:
+        await on_finish()
     generation_id = await generator.audit(
         status=GenerationStatus.SUCCESS, started=attempt.started, result=result
     )

@@ -27,6 +27,9 @@ class ProviderOptions(InputModel):
     # answer in one call. None: the instance default (ATELIER_LOCAL_GENERATION_MODE for
     # the embedded model, one_shot for the others).
     generation_mode: Literal["one_shot", "sections"] | None = None
+    # Tokens the model reads at once, for a model whose window Atelier does not know
+    # (ai/windows.py): chat replies fit their history to it.
+    context_window: Annotated[int, Field(ge=256, le=10_000_000)] | None = None
 
 
 class ProviderCreate(InputModel):

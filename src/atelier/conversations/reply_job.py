@@ -77,6 +77,7 @@ async def run_reply_job(
             max_tokens=plan.context.reply_tokens,
             on_text=stream.on_text,
             on_retry=retrying,
+            on_finish=stream.flush,
         )
     except ProviderError as error:
         await stream.close()
@@ -128,6 +129,8 @@ async def _save_stopped(
     if not text.strip():
         return  # nothing was written: nothing to keep
     meta = {
+        # The provider names the model it used in its final answer, which a stopped
+        # call never sent: the model asked for (what the audit row of the stop says).
         "model": plan.resolved.settings.default_model,
         "provider": plan.resolved.kind,
         "ai_generation_id": (

@@ -44,6 +44,14 @@ class TokenStream:
     def so_far(self) -> str:
         return "".join(self.text)
 
+    async def flush(self) -> None:
+        """Write what is buffered now, without waiting for the coalescing pause: the
+        provider has finished, nothing more is coming to coalesce with."""
+        async with self._lock:
+            if self._buffer:
+                text, self._buffer = "".join(self._buffer), []
+                await self.control.emit("token", {"text": text, "attempt": self.attempt})
+
     async def drain(self) -> None:
         """Wait until everything buffered so far is written."""
         while self._buffer and self._writer is not None and not self._writer.done():

@@ -18,6 +18,8 @@ from atelier.jobs.runner import JobControl
 TITLE_MAX = 80
 FALLBACK_WORDS = 60  # characters of the user's message a fallback title keeps
 EXCERPT = 1000
+# Straight and typographic quotes, stars and backticks around a title.
+QUOTES = "\"'`*\u201c\u201d\u2018\u2019"
 
 TITLE_PROMPT = (
     "Write a title for this conversation: at most six words, in the language of the "
@@ -40,7 +42,7 @@ def clean_title(text: str) -> str | None:
     and a "Title:" label; None when nothing is left."""
     for line in text.splitlines():
         line = re.sub(r"^\s*(#+|\*+|title\s*:)\s*", "", line, flags=re.IGNORECASE)
-        line = line.strip().strip("\"'“”‘’*`").rstrip(".").strip()
+        line = line.strip().strip(QUOTES).rstrip(".").strip()
         if line:
             return line[:TITLE_MAX]
     return None

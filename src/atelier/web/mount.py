@@ -13,6 +13,7 @@ from atelier.web import (
     pages_artifact_actions,
     pages_artifacts,
     pages_import,
+    pages_chat,
     pages_jobs,
     pages_orgs,
     pages_project_new,
@@ -41,6 +42,8 @@ PAGE_ROUTERS = [
     pages_jobs.router,
     pages_uploads.router,
     pages_orgs.router,
+    # The chat pages and their forms (pages_chat includes pages_chat_actions).
+    pages_chat.router,
     pages_artifacts.router,
     # The tool form that starts an artifact, for any project.
     pages_tools.router,

@@ -50,6 +50,11 @@ PROVIDER_OPTION_FIELDS = (
     ("output_usd_per_mtok", "Output price", "US dollars per million output tokens."),
     ("timeout_seconds", "Timeout", "Seconds to wait for an answer (at most 3600)."),
     ("threads", "Threads", "CPU threads for a local model."),
+    (
+        "context_window",
+        "Context window",
+        "Tokens the model reads at once, if Atelier does not know it (chat history fits it).",
+    ),
 )
 # The options chosen from a list: (name, label, hint, [(value, text)]).
 PROVIDER_CHOICE_FIELDS = (
@@ -278,6 +283,7 @@ async def save_provider(
     output_usd_per_mtok: FormText = "",
     timeout_seconds: FormText = "",
     threads: FormText = "",
+    context_window: FormText = "",
     generation_mode: FormText = "",
     csrf_token: FormText = "",
 ) -> Response:
@@ -292,6 +298,7 @@ async def save_provider(
         "output_usd_per_mtok": output_usd_per_mtok,
         "timeout_seconds": timeout_seconds,
         "threads": threads,
+        "context_window": context_window,
         "generation_mode": generation_mode,
     }
     values = {
