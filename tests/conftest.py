@@ -21,12 +21,15 @@ from pathlib import Path
 import psycopg
 import pytest
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy import select
 
 from atelier import migrate
+from atelier.accounts.models import User, UserRole
 from atelier.ai.providers.fake import FakeProvider
 from atelier.ai.runtime import ProviderPool
 from atelier.app import create_app
 from atelier.config import Settings
+from atelier.core.db import session_scope
 from atelier.core.packs import packs
 from atelier.models import import_pack_models
 from tests.factories import Api
@@ -106,6 +109,11 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
 @pytest.fixture(scope="session")
 async def app(settings: Settings) -> AsyncIterator[object]:
     application = create_app(settings)
+    # The instance's first account becomes its administrator; the tests' own sign-ups
+    # are plain users whatever order they run in (tests/admin makes admins explicitly).
+    async with session_scope(application.state.sessionmaker) as session:
+        if await session.scalar(select(User.id).limit(1)) is None:
+            session.add(User(email="first-admin@example.com", name="First", role=UserRole.ADMIN))
     yield application
     # The lifespan does not run under the ASGI test transport: close what it would.
     await application.state.ai.providers.aclose()

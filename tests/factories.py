@@ -100,3 +100,24 @@ class Api:
 
 def error_code(response: Response) -> str:
     return str(response.json()["error"])
+
+
+async def set_role(app: Any, who: Account, role: str) -> Account:
+    """Give ``who`` an instance role straight in the database. The shared test database
+    has accounts before most tests run, so a signed-up test user is a plain USER; this is
+    how tests make administrators, moderators and developers. Returns ``who``."""
+    from sqlalchemy import update
+
+    from atelier.accounts.models import User, UserRole
+    from atelier.core.db import session_scope
+
+    async with session_scope(app.state.sessionmaker) as session:
+        await session.execute(
+            update(User).where(User.id == uuid.UUID(who.id)).values(role=UserRole(role))
+        )
+    return who
+
+
+async def admin(api: Api, app: Any, name: str = "Admin") -> Account:
+    """A new account with the ADMIN role."""
+    return await set_role(app, await api.signup(name), "ADMIN")

@@ -177,3 +177,26 @@ def test_users_create_requires_email_and_name(data_dir: Path) -> None:
     result = run("users", "create", "--name", "No Email", "--password", PASSWORD)
     assert result.exit_code == 2
     assert "--email" in output(result)
+
+
+def test_pin_reset_clears_the_pin_and_the_lockouts(data_dir: Path) -> None:
+    result = run("pin", "reset")
+    assert result.exit_code == 0, output(result)
+    assert "no PIN was set" in result.stdout
+    with sqlite3.connect(data_dir / "atelier.db") as conn:
+        conn.execute(
+            "INSERT INTO security_settings (id, pin_hash, salt, updated_at) "
+            "VALUES ('main', 'argon2-hash', 'ab', '2026-01-01 00:00:00')"
+        )
+        conn.execute(
+            "INSERT INTO login_failures (key, failures, last_failed_at, locked_until) "
+            "VALUES ('pin:someone', 0, '2026-01-01 00:00:00', '2999-01-01 00:00:00')"
+        )
+    result = run("pin", "reset")
+    assert result.exit_code == 0, output(result)
+    assert "PIN cleared" in result.stdout
+    with sqlite3.connect(data_dir / "atelier.db") as conn:
+        assert conn.execute("SELECT pin_hash, salt FROM security_settings").fetchall() == [
+            (None, None)
+        ]
+        assert conn.execute("SELECT count(*) FROM login_failures").fetchone() == (0,)

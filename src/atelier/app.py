@@ -12,8 +12,12 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from atelier import __version__
+from atelier.accounts.admin_endpoints import router as admin_router
+from atelier.accounts.billing_endpoints import router as billing_router
 from atelier.accounts.endpoints import router as accounts_router
+from atelier.accounts.lifecycle import SWEEP_SECONDS, sweeper
 from atelier.accounts.org_endpoints import router as organizations_router
+from atelier.accounts.pin_endpoints import router as pin_router
 from atelier.accounts.principal import AuthCache
 from atelier.accounts.throttle import LoginThrottle, policy_from
 
@@ -22,16 +26,17 @@ from atelier.ai import generation_job as _generation_tasks  # noqa: F401
 from atelier.ai import smart_populate as _smart_populate_tasks  # noqa: F401
 from atelier.ai.endpoints import audit_router, providers_router, tools_router
 from atelier.ai.runtime import AIRuntime, ProviderPool
+from atelier.ai.subscription import router as subscription_router
 from atelier.ai.tools import load_tools
 from atelier.api import artifacts as artifact_ai_routes
 from atelier.api import projects as project_routes
 from atelier.api import stages as stage_ai_routes
 from atelier.artifacts.endpoints import artifact_router, project_artifacts_router
 from atelier.config import Settings, get_settings
-from atelier.conversations.endpoints import router as conversations_router
 
 # Imported for its @task registration: the assistant's chat replies.
 from atelier.conversations import reply_job as _reply_tasks  # noqa: F401
+from atelier.conversations.endpoints import router as conversations_router
 from atelier.core.crypto import Cipher
 from atelier.core.db import make_engine, make_sessionmaker
 from atelier.core.handlers import install_error_handlers
@@ -61,6 +66,7 @@ from atelier.uploads.endpoints import router as uploads_router
 from atelier.uploads.isolated import extractor as upload_reader
 from atelier.uploads.kinds import largest_limit
 from atelier.web.mount import mount_web, upload_limits
+from atelier.web.pages_admin_figures import api_router as admin_figures_router
 
 API_PREFIX = "/api/v1"
 # Multipart boundaries, part headers and the small fields around an uploaded file.
@@ -89,6 +95,11 @@ def include_api(app: FastAPI) -> None:
         packs_router,
         uploads_router,
         conversations_router,
+        billing_router,
+        subscription_router,
+        admin_router,
+        pin_router,
+        admin_figures_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     # Each installed pack's own routes (PackSpec.api_routers).
@@ -130,6 +141,10 @@ def build_runner(runtime: AIRuntime, events: EventBus, *, dialect: str) -> JobRu
         dialect=dialect,
         queue=settings.job_queue,
         keep_progress_seconds=settings.job_progress_keep_days * 86400 or None,
+        # Trials, cancellations and late payments that end by the calendar.
+        periodic=(
+            (SWEEP_SECONDS, sweeper(runtime.maker, grace_days=settings.past_due_grace_days)),
+        ),
         delivery=(
             ProcrastinateDispatch(
                 database_url=settings.resolved_database_url,

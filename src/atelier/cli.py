@@ -25,6 +25,8 @@ keys_app = typer.Typer(help="Encryption keys of stored secrets.", no_args_is_hel
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
+pin_app = typer.Typer(help="The instance PIN of the admin console.", no_args_is_help=True)
+app.add_typer(pin_app, name="pin")
 app.add_typer(local_models_app, name="models")
 uploads_app = typer.Typer(help="Files: upload, extract text, OCR.", no_args_is_help=True)
 app.add_typer(uploads_app, name="uploads")
@@ -150,6 +152,30 @@ def users_create(
     typer.echo(f"created user {user_id} <{email}>{' (admin)' if admin else ''}")
     if generated:
         typer.echo(f"generated password (shown once): {password}")
+
+
+async def _reset_pin() -> bool:
+    from atelier.accounts.pin import reset
+    from atelier.core.db import make_engine, make_sessionmaker, session_scope
+
+    engine = make_engine(get_settings())
+    try:
+        async with session_scope(make_sessionmaker(engine)) as session:
+            return await reset(session)
+    finally:
+        await engine.dispose()
+
+
+@pin_app.command("reset")
+def pin_reset() -> None:
+    """Clear the instance PIN, every unlock and every PIN lockout: for an operator locked
+    out of the admin console. Runs on the server, against its database."""
+    had_pin = asyncio.run(_reset_pin())
+    typer.echo(
+        "PIN cleared: the admin console no longer asks for one; set a new one at /admin/pin"
+        if had_pin
+        else "no PIN was set; lockouts cleared"
+    )
 
 
 async def _rotate_keys() -> int:

@@ -108,6 +108,12 @@ class Settings(BaseSettings):
     # quarter of the model's window is kept for it), a cap on the window a chat prompt
     # may fill (None: the model's own; a CPU model answers sooner with a shorter
     # prompt), and whether the first exchange names the conversation.
+    # The shared secret of the billing webhook (POST /api/v1/billing/webhook); unset: the
+    # webhook refuses every event. Events signed longer ago than the tolerance are stale.
+    billing_webhook_secret: SecretStr | None = None
+    billing_webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    # Days a PAST_DUE subscription keeps its plan after its period ended (accounts/lifecycle).
+    past_due_grace_days: int = Field(default=7, ge=0, le=365)
     chat_reply_max_tokens: int = Field(default=1024, ge=16, le=32_000)
     chat_context_window: int | None = Field(default=None, ge=256)
     chat_auto_title: bool = True

@@ -1,5 +1,6 @@
 """Every table, imported in one place so metadata (and Alembic) sees them all."""
 
+from atelier.accounts.billing_models import BillingEvent
 from atelier.accounts.models import (
     ApiKey,
     Membership,
@@ -9,6 +10,7 @@ from atelier.accounts.models import (
     User,
     UserSession,
 )
+from atelier.accounts.pin_models import PinUnlock, SecuritySettings
 from atelier.ai.models import AIGeneration, AIProviderConfig
 from atelier.artifacts.models import Artifact, ArtifactVersion
 from atelier.conversations.models import Conversation, Message
@@ -38,6 +40,7 @@ __all__ = [
     "Artifact",
     "ArtifactVersion",
     "Base",
+    "BillingEvent",
     "Conversation",
     "ExportPackage",
     "Job",
@@ -46,7 +49,9 @@ __all__ = [
     "Membership",
     "Message",
     "Organization",
+    "PinUnlock",
     "Project",
+    "SecuritySettings",
     "Stage",
     "Subscription",
     "SubscriptionUsage",

@@ -264,6 +264,9 @@ def test_usage_page_charts_a_generation(page: Any) -> None:
     model = generations[0]["model"]  # what the live server's fake provider calls itself
 
     page.goto("/usage")
+    # Each limit says what it counts: a local call uses tokens, never dollars.
+    expect(page.locator("[data-applies=ai_tokens]")).to_contain_text("local model's included")
+    expect(page.locator("[data-applies=ai_cost_usd]")).to_contain_text("local model's count as $0")
     charts = page.locator("svg[role=img]")
     expect(charts).to_have_count(3)
     expect(page.locator("#chart-cost-title")).to_have_text("Cost per day (USD)")

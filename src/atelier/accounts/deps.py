@@ -55,7 +55,8 @@ async def bearer_token(
 Token = Annotated[str, Depends(bearer_token)]
 
 
-async def current_user(request: Request, session: DB, token: Token) -> Principal:
+async def signed_in(request: Request, session: DB, token: Token) -> Principal:
+    """Who the credentials belong to, before their API key's scopes are checked."""
     state = request.app.state
     principal = await authenticate(
         session,
@@ -65,6 +66,12 @@ async def current_user(request: Request, session: DB, token: Token) -> Principal
     )
     if principal is None:
         raise Unauthorized("the token is unknown, expired or revoked", code="invalid_token")
+    return principal
+
+
+async def current_user(
+    request: Request, principal: Annotated[Principal, Depends(signed_in)]
+) -> Principal:
     require_scope(principal, method_scope(request.method))
     return principal
 

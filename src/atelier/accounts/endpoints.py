@@ -36,8 +36,10 @@ router = APIRouter(tags=["accounts"])
     ),
 )
 async def signup(body: SignupIn, session: DB, settings: AppSettings, request: Request) -> AuthOut:
+    """A new account and its first session. The first account of an empty instance is its
+    administrator (role ADMIN)."""
     user = await service.create_user(
-        session, email=body.email, name=body.name, password=body.password
+        session, email=body.email, name=body.name, password=body.password, first_becomes_admin=True
     )
     login, token = await service.start_session(
         session,

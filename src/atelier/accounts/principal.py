@@ -37,27 +37,40 @@ class AuthCache:
 
     Logout and key revocation evict the entry at once in this process; other server
     processes notice within ``ttl`` seconds. ``ttl`` 0 turns the cache off.
+
+    Each entry also keeps the ``stamp`` of its user row (``users.updated_at`` when the
+    entry was made): ``accounts.service.authenticate`` compares it with the row on every
+    hit, so that deactivating a user or changing their role, in any process, is seen at
+    once rather than after ``ttl``.
     """
 
     def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
-        self._entries: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[Principal, object, float]] = OrderedDict()
 
     def get(self, digest: str) -> Principal | None:
+        entry = self.entry(digest)
+        return entry[0] if entry is not None else None
+
+    def entry(self, digest: str) -> tuple[Principal, object] | None:
+        """The cached principal and the stamp of its user row, while still valid."""
         entry = self._entries.get(digest)
         if entry is None:
             return None
-        principal, valid_until = entry
+        principal, stamp, valid_until = entry
         if time.monotonic() >= valid_until:
             self._entries.pop(digest, None)
             return None
-        return principal
+        return principal, stamp
 
-    def put(self, digest: str, principal: Principal, *, seconds_left: float) -> None:
+    def put(
+        self, digest: str, principal: Principal, *, seconds_left: float, stamp: object = None
+    ) -> None:
         if self.ttl <= 0:
             return
-        self._entries[digest] = (principal, time.monotonic() + min(self.ttl, seconds_left))
+        valid_until = time.monotonic() + min(self.ttl, seconds_left)
+        self._entries[digest] = (principal, stamp, valid_until)
         self._entries.move_to_end(digest)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
@@ -66,5 +79,5 @@ class AuthCache:
         self._entries.pop(digest, None)
 
     def forget_user(self, user_id: uuid.UUID) -> None:
-        for digest in [d for d, (p, _) in self._entries.items() if p.id == user_id]:
+        for digest in [d for d, (p, _, _) in self._entries.items() if p.id == user_id]:
             self._entries.pop(digest, None)

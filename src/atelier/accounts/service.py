@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atelier.accounts.models import ApiKey, User, UserRole, UserSession
@@ -35,17 +35,45 @@ async def create_user(
     name: str,
     password: str | None,
     role: UserRole = UserRole.USER,
+    first_becomes_admin: bool = False,
 ) -> User:
+    """A new account. With ``first_becomes_admin`` (the sign-up forms), the first account
+    of an empty instance is made ADMIN: a fresh instance needs a way into its console."""
     # Hashed before the database is asked anything: a session's first query takes a pooled
     # connection until the request ends, and must not hold it while the hash waits its turn
     # (a signup flood would otherwise use up the pool and stall every other request).
     password_hash = await security.hash_password_async(password) if password else None
     if await email_taken(session, email):
         raise Conflict("an account with this email already exists", code="email_taken")
+    maybe_first = first_becomes_admin and await _instance_looks_empty(session)
     user = User(email=normalize_email(email), name=name, password_hash=password_hash, role=role)
     session.add(user)
     await session.flush()
+    # Counted after the insert: on SQLite the insert holds the write lock until commit, so
+    # a concurrent first sign-up counts two; on PostgreSQL the advisory lock taken in
+    # _instance_looks_empty makes it wait for this transaction, then count two.
+    if maybe_first and await session.scalar(select(func.count()).select_from(User)) == 1:
+        user.role = UserRole.ADMIN
+        await session.flush()
     return user
+
+
+# Any fixed number: PostgreSQL's advisory locks are keyed by a 64-bit integer.
+_FIRST_ACCOUNT_LOCK = 0x41_54_45_4C_31  # "ATEL1"
+
+
+async def has_accounts(session: AsyncSession) -> bool:
+    return await session.scalar(select(User.id).limit(1)) is not None
+
+
+async def _instance_looks_empty(session: AsyncSession) -> bool:
+    """No account yet. The usual answer (there are accounts) costs one indexed read and no
+    lock; only on an empty instance do sign-ups queue, on PostgreSQL, for the count."""
+    if await has_accounts(session):
+        return False
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(_FIRST_ACCOUNT_LOCK)))
+    return True
 
 
 async def start_session(
@@ -126,7 +154,7 @@ async def revoke_session(session: AsyncSession, *, token: str) -> None:
 # Built once: the statement cache key is memoised on the object, so the hot path
 # neither rebuilds the expression nor recomputes its key.
 _SESSION_LOOKUP = (
-    select(User.id, User.role, User.is_active, UserSession.expires_at)
+    select(User.id, User.role, User.is_active, User.updated_at, UserSession.expires_at)
     .join(UserSession, UserSession.user_id == User.id)
     .where(UserSession.token_hash == bindparam("digest"), UserSession.is_active.is_(True))
 )
@@ -135,6 +163,7 @@ _API_KEY_LOOKUP = (
         User.id,
         User.role,
         User.is_active,
+        User.updated_at,
         ApiKey.id,
         ApiKey.expires_at,
         ApiKey.last_used_at,
@@ -143,6 +172,18 @@ _API_KEY_LOOKUP = (
     .join(ApiKey, ApiKey.user_id == User.id)
     .where(ApiKey.key_hash == bindparam("digest"), ApiKey.revoked_at.is_(None))
 )
+# Why a cache hit still reads the user's row: each server process has its own cache, and
+# an administrator deactivates a user (or changes their role) through one of them. The
+# others cannot be told (PostgreSQL could broadcast with LISTEN/NOTIFY, SQLite has
+# nothing of the kind, and a missed message would leave a disabled account working), so
+# each hit checks the one row that such a change writes: by primary key, on the
+# connection the request opens anyway. Every change of a user row moves its
+# ``updated_at``, which therefore serves as the user's auth version: a hit whose stamp
+# no longer matches is looked up again, so an inactive user is refused, a new role is
+# read, and sessions revoked on deactivation stay revoked after a reactivation. The
+# cache still spares the token lookup (a join, and for keys the last-use write); what it
+# no longer does is let a deactivated account work for its few seconds elsewhere.
+_USER_STAMP = select(User.is_active, User.updated_at).where(User.id == bindparam("user_id"))
 
 
 async def authenticate(
@@ -150,9 +191,13 @@ async def authenticate(
 ) -> Principal | None:
     """The active user behind a session token or API key, or None."""
     digest = security.token_digest(token)
-    cached = cache.get(digest)
+    cached = cache.entry(digest)
     if cached is not None:
-        return cached
+        principal, stamp = cached
+        row = (await session.execute(_USER_STAMP, {"user_id": principal.id})).first()
+        if row is not None and row.is_active and row.updated_at == stamp:
+            return principal
+        cache.forget(digest)  # changed since: decided again below, from the database
     now = utcnow()
     scopes: frozenset[str] | None = None
     key_id: uuid.UUID | None = None
@@ -160,7 +205,7 @@ async def authenticate(
         key_row = (await session.execute(_API_KEY_LOOKUP, {"digest": digest})).first()
         if key_row is None:
             return None
-        user_id, role, is_active, key_id, expires_at, last_used_at, key_scopes = key_row
+        user_id, role, is_active, stamp, key_id, expires_at, last_used_at, key_scopes = key_row
         scopes = frozenset(key_scopes or ())
         # Throttled so that authenticated reads do not each become a write.
         if is_active and (last_used_at is None or now - last_used_at >= touch_interval):
@@ -171,12 +216,12 @@ async def authenticate(
         session_row = (await session.execute(_SESSION_LOOKUP, {"digest": digest})).first()
         if session_row is None:
             return None
-        user_id, role, is_active, expires_at = session_row
+        user_id, role, is_active, stamp, expires_at = session_row
     if not is_active or (expires_at is not None and expires_at <= now):
         return None
     principal = Principal(id=user_id, role=role, scopes=scopes, api_key_id=key_id)
     seconds_left = (expires_at - now).total_seconds() if expires_at else cache.ttl
-    cache.put(digest, principal, seconds_left=seconds_left)
+    cache.put(digest, principal, seconds_left=seconds_left, stamp=stamp)
     return principal
 
 

@@ -82,11 +82,18 @@ async def spent_this_month(
 
 
 def _over(spend: Spend, limit: Limit) -> str | None:
+    """What is used up, naming the metric, the period and when it resets."""
+    resets = f"the monthly count starts again on {next_month_start():%Y-%m-%d} (UTC)"
     if limit.tokens and spend.tokens >= limit.tokens:
-        return f"{spend.tokens} of {limit.tokens} tokens used this month"
+        return f"{spend.tokens} of {limit.tokens} tokens used this month (ai_tokens); {resets}"
     if limit.usd and spend.usd >= limit.usd:
-        return f"${spend.usd:.2f} of ${limit.usd:.2f} used this month"
+        return f"${spend.usd:.2f} of ${limit.usd:.2f} used this month (ai_cost_usd); {resets}"
     return None
+
+
+def next_month_start(now: dt.datetime | None = None) -> dt.datetime:
+    start = month_start(now)
+    return (start + dt.timedelta(days=32)).replace(day=1)
 
 
 _PLAN_HOLDS = {SubscriptionStatus.TRIAL, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}

@@ -65,6 +65,8 @@ class JobLost(Exception):
 
 
 Finisher = Callable[..., Awaitable[bool]]
+# Work a runner does every so often besides jobs: (seconds between runs, what to run).
+Periodic = tuple[float, Callable[[], Awaitable[None]]]
 
 
 @dataclass
@@ -112,6 +114,7 @@ class JobRunner:
         delivery: ProcrastinateDispatch | None = None,
         poll_seconds: float = 1.0,
         keep_progress_seconds: float | None = None,
+        periodic: tuple[Periodic, ...] = (),
     ) -> None:
         self.maker = maker
         self.events = events
@@ -124,6 +127,8 @@ class JobRunner:
         self.poll_seconds = poll_seconds
         # How long the streamed text of finished jobs is kept (None: for ever).
         self.keep_progress_seconds = keep_progress_seconds
+        self.periodic = periodic
+        self._periodic_last: dict[int, float] = {}
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         if delivery is not None:
             delivery.bind(self.run_one)
@@ -214,6 +219,7 @@ class JobRunner:
                 if last_prune is None or now - last_prune >= PRUNE_SECONDS:
                     last_prune = now
                     await self.prune_events()
+                await self._run_periodic(now)
                 if self.delivery is None:
                     await self._claim_and_spawn()
             except asyncio.CancelledError:
@@ -223,6 +229,18 @@ class JobRunner:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+
+    async def _run_periodic(self, now: float) -> None:
+        """Each periodic task when its interval has passed (the first at start)."""
+        for index, (seconds, work) in enumerate(self.periodic):
+            last = self._periodic_last.get(index)
+            if last is not None and now - last < seconds:
+                continue
+            self._periodic_last[index] = now
+            try:
+                await work()
+            except Exception:
+                log.exception("periodic_task_failed", task=getattr(work, "__name__", repr(work)))
 
     async def _claim_and_spawn(self, only: set[uuid.UUID] | None = None) -> None:
         free = self.concurrency - len(self._running)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from atelier.accounts import service
 from atelier.accounts.deps import SESSION_COOKIE, client_address
@@ -96,10 +97,18 @@ async def login(
 
 
 @router.get("/signup", response_class=HTMLResponse)
-async def signup_form(request: Request, user: MaybeUser) -> Response:
+async def signup_form(request: Request, user: MaybeUser, session: DB) -> Response:
     if user is not None:
         return RedirectResponse("/projects", status_code=303)
-    return render(request, "auth/signup.html", {"values": {}, "errors": {}})
+    return await _signup_page(request, session, {"values": {}, "errors": {}})
+
+
+async def _signup_page(
+    request: Request, session: AsyncSession, context: dict[str, object], *, status: int = 200
+) -> Response:
+    """The form; on an instance with no account yet it says that this one will run it."""
+    first = not await service.has_accounts(session)
+    return render(request, "auth/signup.html", {**context, "first_account": first}, status=status)
 
 
 @router.post("/signup", response_class=HTMLResponse)
@@ -123,9 +132,11 @@ async def signup(
         if await service.email_taken(session, body.email):
             errors["email"] = EMAIL_TAKEN
     if errors:
-        return render(request, "auth/signup.html", {"values": values, "errors": errors}, status=422)
+        return await _signup_page(
+            request, session, {"values": values, "errors": errors}, status=422
+        )
     user = await service.create_user(
-        session, email=body.email, name=body.name, password=body.password
+        session, email=body.email, name=body.name, password=body.password, first_becomes_admin=True
     )
     _, token = await service.start_session(
         session,

@@ -10,10 +10,12 @@ from atelier.core.packs import packs, resolve, resolve_folder
 from atelier.web import (
     auth_pages,
     pages_account,
+    pages_admin,
+    pages_admin_pin,
     pages_artifact_actions,
     pages_artifacts,
-    pages_import,
     pages_chat,
+    pages_import,
     pages_jobs,
     pages_orgs,
     pages_project_new,
@@ -41,14 +43,17 @@ PAGE_ROUTERS = [
     pages_usage.router,
     pages_jobs.router,
     pages_uploads.router,
-    pages_orgs.router,
     # The chat pages and their forms (pages_chat includes pages_chat_actions).
     pages_chat.router,
+    pages_orgs.router,
     pages_artifacts.router,
     # The tool form that starts an artifact, for any project.
     pages_tools.router,
     pages_artifact_actions.router,
     pages_versions.router,
+    # The admin console (administrators only; a 404 to everyone else).
+    pages_admin.router,
+    pages_admin_pin.router,
 ]
 
 
