@@ -89,3 +89,36 @@ async def test_keeping_for_ever_prunes_nothing(api: Api, app: Any, fake_ai: Fake
     finally:
         runner.keep_progress_seconds = saved
     assert "progress" in await event_types(app, job)
+
+
+async def test_a_chat_replys_tokens_are_pruned_its_message_stays(
+    api: Api, app: Any, fake_ai: FakeProvider
+) -> None:
+    me = await api.signup()
+    await api.provider(me)
+    r = await api.client.post("/api/v1/conversations", json={"title": "T"}, headers=me.headers)
+    chat_id = r.json()["id"]
+    fake_ai.push("A reply long enough to stream in a few pieces, to be pruned later.")
+    r = await api.client.post(
+        f"/api/v1/conversations/{chat_id}/messages", json={"content": "Hi"}, headers=me.headers
+    )
+    job_id = r.json()["reply_job"]["id"]
+    await run_jobs(app, job_id)
+    async with session_scope(app.state.sessionmaker) as session:
+        await session.execute(
+            update(Job)
+            .where(Job.id == uuid.UUID(job_id))
+            .values(finished_at=utcnow() - dt.timedelta(days=40))
+        )
+    assert "token" in await event_types(app, job_id)
+    runner = app.state.jobs
+    saved = runner.keep_progress_seconds
+    runner.keep_progress_seconds = 30 * DAY
+    try:
+        await runner.prune_events()
+    finally:
+        runner.keep_progress_seconds = saved
+    kinds = await event_types(app, job_id)
+    assert "token" not in kinds and "message" in kinds and kinds[-1] == "succeeded"
+    r = await api.client.get(f"/api/v1/conversations/{chat_id}", headers=me.headers)
+    assert r.json()["messages"][-1]["content"].startswith("A reply long enough")

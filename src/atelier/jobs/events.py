@@ -17,6 +17,8 @@ from atelier.core.db import session_scope
 from atelier.jobs.models import Job, JobEvent
 
 PRUNE_BATCH = 2000
+# The streamed text: a generation's "progress" deltas and a chat reply's "token" ones.
+STREAMED_TEXT = ("progress", "token")
 
 
 class EventBus:
@@ -74,16 +76,17 @@ async def prune_progress(
     finished_before: dt.datetime,
     batch: int = PRUNE_BATCH,
 ) -> int:
-    """Delete the "progress" events of jobs that finished before ``finished_before``:
-    the streamed text, most of the table, which nobody follows once a job is over. The
-    job rows and their other events (started, attempt_failed, the final one) stay. In
+    """Delete the streamed text ("progress" and "token" events) of jobs that finished
+    before ``finished_before``: most of the table, which nobody follows once a job is
+    over (a chat reply's text is in its message). The job rows and their other events
+    (started, attempt_failed, message, the final one) stay. In
     batches, each its own short transaction, so that writers are not held up."""
     total = 0
     while True:
         doomed = (
             select(JobEvent.id)
             .join(Job, Job.id == JobEvent.job_id)
-            .where(JobEvent.type == "progress", Job.finished_at < finished_before)
+            .where(JobEvent.type.in_(STREAMED_TEXT), Job.finished_at < finished_before)
             .limit(batch)
         )
         async with session_scope(maker) as session:
