@@ -509,7 +509,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--models", default=None, help="comma-separated catalog names")
-    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument(
+        "--modes",
+        default=None,
+        help=f"default: {','.join(MODES)}; quick: one_shot (sections: tests/ai/test_sections.py)",
+    )
     parser.add_argument("--cases", default=None, help="comma-separated case keys")
     parser.add_argument("--threads", type=int, default=None, help="default: the app's")
     parser.add_argument("--lanes", type=int, default=1, help="pairs run at once")
@@ -524,7 +528,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = Path(args.out) if args.out else (QUICK_RESULTS if args.quick else RESULTS)
     models = args.models.split(",") if args.models else ([QUICK_MODEL] if args.quick else MODELS)
-    modes = args.modes.split(",")
+    # Quick mode keeps CI short: one mode runs every part of the benchmark's own code.
+    modes = args.modes.split(",") if args.modes else (["one_shot"] if args.quick else list(MODES))
     keys = args.cases.split(",") if args.cases else None
     args.cases = keys or (list(QUICK_CASES) if args.quick else [c.key for c in CASES])
     unknown = set(args.cases) - {c.key for c in CASES}
