@@ -6,15 +6,16 @@ fresh, migrated SQLite database; then, with ``--postgres URL``, on PostgreSQL to
 
 Per back end, medians over ``--runs`` calls, each in its own session:
 
-* ``check``: ``check_budget`` for a user in an organization (both plans looked up, both
-  running totals read from ``ai_monthly_usage``), what a generation does before its
-  provider call.
+* ``check``: ``check_budget`` for a user in an organization (both plans looked up, each
+  one's counters for the day, month and year read from ``subscription_usage``, with a
+  limit on every AI metric and window so that all are read), what a generation does
+  before its provider call.
 * baseline, same run: the sum of this month's ``ai_generations`` rows of that user and of
   that organization (two aggregate queries over the indexed rows), which is how the check
   worked before the running totals; it grows with the month's calls, the check does not.
 
-The rows are inserted with plain SQL (not the ORM, whose hook keeps the totals), and the
-totals row is written to match, as the hook would have. Results go to
+The rows are inserted with plain SQL (not the ORM, whose hook keeps the counters), and the
+counters are written to match, as the hook would have. Results go to
 bench/results/budget.json.
 
 ``--pg-admin DSN`` measures PostgreSQL on a throwaway database that it creates through
@@ -51,14 +52,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
 from atelier import migrate  # noqa: E402
+from atelier.accounts import metering  # noqa: E402
 from atelier.accounts.models import Organization, User  # noqa: E402
-from atelier.ai.budgets import check_budget, month_start  # noqa: E402
-from atelier.ai.models import (  # noqa: E402
-    AIGeneration,
-    GenerationStatus,
-    MonthlyUsage,
-    UsageScope,
-)
+from atelier.ai.budgets import check_budget  # noqa: E402
+from atelier.ai.models import AIGeneration, GenerationStatus  # noqa: E402
 from atelier.config import Settings  # noqa: E402
 from atelier.core.db import make_engine, make_sessionmaker, session_scope  # noqa: E402
 
@@ -113,19 +110,18 @@ async def fill(maker: async_sessionmaker[AsyncSession], calls: int) -> tuple[uui
         ]
         async with session_scope(maker) as session:
             await session.execute(insert(AIGeneration.__table__), rows)
+    counted = {
+        "ai_tokens": 500 * calls,
+        "ai_cost_usd": metering.stored("ai_cost_usd", Decimal("0.0042") * calls),
+        "ai_calls": calls,
+    }
     async with session_scope(maker) as session:
-        for scope, owner in ((UsageScope.USER, user), (UsageScope.ORGANIZATION, org)):
-            await session.execute(
-                insert(MonthlyUsage.__table__).values(
-                    scope=scope,
-                    owner_id=owner,
-                    month=start.date(),
-                    total_tokens=500 * calls,
-                    estimated_cost=Decimal("0.0042") * calls,
-                    calls=calls,
-                )
-            )
+        await metering.add(session, dict.fromkeys(metering.owners_of(user, org), counted))
     return user, org
+
+
+def month_start() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 async def summed(session: AsyncSession, user: uuid.UUID, org: uuid.UUID) -> None:
@@ -156,7 +152,7 @@ async def median_ms(
 
 async def measure(url: str, settings: Settings, calls: int, runs: int) -> dict[str, Any]:
     engine = make_engine(settings, url)
-    maker = make_sessionmaker(engine)
+    maker = make_sessionmaker(engine, settings)
     try:
         started = time.perf_counter()
         user, org = await fill(maker, calls)
@@ -212,10 +208,15 @@ def main() -> None:
         contextlib.ExitStack() as stack,
         tempfile.TemporaryDirectory(prefix="atelier-budget-") as tmp,
     ):
-        # No limits: the check reads everything and lets the generation through.
-        unlimited = "FREE=0:0,BASIC=0:0,STARTER=0:0,PRO=0:0,PROFESSIONAL=0:0,ENTERPRISE=0:0"
+        # Limits too high to reach on every AI metric and window: the check reads every
+        # counter and lets the generation through.
+        high = dict.fromkeys(("daily", "monthly", "yearly"), 1e15)
+        plan = {metric: high for metric in ("ai_tokens", "ai_cost_usd", "ai_calls")}
         settings = Settings(
-            env="development", data_dir=Path(tmp), log_level="WARNING", plan_limits=unlimited
+            env="development",
+            data_dir=Path(tmp),
+            log_level="WARNING",
+            plans=json.dumps({"FREE": plan}),
         )
         backends = {"sqlite": f"sqlite+aiosqlite:///{Path(tmp) / 'budget.db'}"}
         if args.postgres:

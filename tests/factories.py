@@ -102,6 +102,41 @@ def error_code(response: Response) -> str:
     return str(response.json()["error"])
 
 
+async def set_subscription(
+    app: Any,
+    *,
+    user_id: str | uuid.UUID | None = None,
+    organization_id: str | uuid.UUID | None = None,
+    **fields: Any,
+) -> uuid.UUID:
+    """Set fields of a user's or organization's subscription straight in the database:
+    the row that counting their work made (accounts/metering.py), else a new one."""
+    from sqlalchemy import select
+
+    from atelier.accounts.models import Subscription
+    from atelier.core.db import session_scope
+
+    column, owner = (
+        (Subscription.user_id, user_id)
+        if user_id is not None
+        else (Subscription.organization_id, organization_id)
+    )
+    owner_id = uuid.UUID(str(owner))
+    async with session_scope(app.state.sessionmaker) as session:
+        row = await session.scalar(select(Subscription).where(column == owner_id))
+        if row is None:
+            row = Subscription(
+                user_id=owner_id if user_id is not None else None,
+                organization_id=owner_id if user_id is None else None,
+                metadata_={},
+            )
+            session.add(row)
+        for name, value in fields.items():
+            setattr(row, name, value)
+        await session.flush()
+        return row.id
+
+
 async def set_role(app: Any, who: Account, role: str) -> Account:
     """Give ``who`` an instance role straight in the database. The shared test database
     has accounts before most tests run, so a signed-up test user is a plain USER; this is

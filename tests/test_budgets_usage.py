@@ -16,15 +16,20 @@ from atelier.accounts.models import (
     SubscriptionPlan,
     SubscriptionStatus,
 )
-from atelier.ai.budgets import effective_plan, month_start
+from atelier.ai.budgets import effective_plan
 from atelier.ai.models import AIGeneration, GenerationStatus
 from atelier.ai.providers.fake import FakeProvider
 from atelier.ai.usage import usage_summary
 from atelier.core.db import session_scope, utcnow
 from tests.conftest import run_jobs
-from tests.factories import BRIEF_INPUT, BRIEF_OUTPUT, Account, Api, error_code
+from tests.factories import BRIEF_INPUT, BRIEF_OUTPUT, Account, Api, error_code, set_subscription
 
 pytestmark = pytest.mark.anyio
+
+
+def month_start() -> dt.datetime:
+    return utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
 
 UNLIMITED = "FREE=0:0,BASIC=0:0,STARTER=0:0,PRO=0:0,PROFESSIONAL=0:0,ENTERPRISE=0:0"
 
@@ -172,8 +177,7 @@ async def test_the_users_plan_sets_the_limit(
     art = await brief(api, ann, (await api.project(ann))["id"])
     await add_usage(app, ann, tokens=500)
     assert (await generate(api, ann, art["id"])).status_code == 402
-    async with session_scope(app.state.sessionmaker) as session:
-        session.add(Subscription(user_id=uuid.UUID(ann.id), plan=SubscriptionPlan.PRO))
+    await set_subscription(app, user_id=ann.id, plan=SubscriptionPlan.PRO)
     assert (await generate(api, ann, art["id"])).status_code == 202
 
 
@@ -465,15 +469,13 @@ async def test_a_lapsed_subscription_gets_the_free_plans_limit(
     art = await brief(api, ann, (await api.project(ann))["id"])
     await add_usage(app, ann, tokens=500)
     ended = utcnow() - dt.timedelta(days=1)
-    async with session_scope(app.state.sessionmaker) as session:
-        session.add(
-            Subscription(
-                user_id=uuid.UUID(ann.id),
-                plan=SubscriptionPlan.PRO,
-                status=SubscriptionStatus.CANCELLED,
-                current_period_end=ended,
-            )
-        )
+    await set_subscription(
+        app,
+        user_id=ann.id,
+        plan=SubscriptionPlan.PRO,
+        status=SubscriptionStatus.CANCELLED,
+        current_period_end=ended,
+    )
     r = await generate(api, ann, art["id"])
     assert r.status_code == 402 and "FREE plan" in r.json()["detail"], r.text
     async with session_scope(app.state.sessionmaker) as session:
@@ -491,8 +493,8 @@ async def test_a_lapsed_subscription_gets_the_free_plans_limit(
     project = await api.project(owner, organization_id=org["id"])
     in_org = await brief(api, owner, project["id"])
     await add_usage(app, owner, tokens=500, organization_id=org["id"])
+    await set_subscription(app, user_id=owner.id, plan=SubscriptionPlan.PRO)
     async with session_scope(app.state.sessionmaker) as session:
-        session.add(Subscription(user_id=uuid.UUID(owner.id), plan=SubscriptionPlan.PRO))
         await session.execute(
             update(Organization)
             .where(Organization.id == uuid.UUID(org["id"]))

@@ -20,8 +20,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from atelier import migrate
-from atelier.accounts.models import Organization, User
-from atelier.ai.models import AIGeneration, GenerationStatus, MonthlyUsage, UsageScope
+from atelier.accounts.models import Organization, Subscription, SubscriptionUsage, User
+from atelier.ai.models import AIGeneration, GenerationStatus
 from atelier.models import Base
 from tests.conftest import _pg_database
 
@@ -140,7 +140,6 @@ def test_the_usage_totals_are_built_from_the_calls_made_before(fresh_url: str) -
     user, org = uuid.uuid4(), uuid.uuid4()
     now = dt.datetime.now(dt.UTC)
     this_month = now.date().replace(day=1)
-    last_month = (this_month - dt.timedelta(days=1)).replace(day=1)
     calls = [  # (when, organization, tokens, cost)
         (now, org, 100, "0.5"),
         (now, None, 20, "0.25"),
@@ -177,20 +176,29 @@ def test_the_usage_totals_are_built_from_the_calls_made_before(fresh_url: str) -
         with Session(engine) as session:
             rows = session.execute(
                 select(
-                    MonthlyUsage.scope,
-                    MonthlyUsage.owner_id,
-                    MonthlyUsage.month,
-                    MonthlyUsage.total_tokens,
-                    MonthlyUsage.estimated_cost,
-                    MonthlyUsage.calls,
-                )
+                    Subscription.user_id,
+                    Subscription.organization_id,
+                    SubscriptionUsage.metric,
+                    SubscriptionUsage.period,
+                    SubscriptionUsage.value,
+                ).join(Subscription, Subscription.id == SubscriptionUsage.subscription_id)
             ).all()
-        found = {(r[0], r[1], r[2]): (r[3], Decimal(r[4]), r[5]) for r in rows}
-        assert found == {
-            (UsageScope.USER, user, this_month): (123, Decimal("0.75"), 3),
-            (UsageScope.USER, user, last_month): (7000, Decimal(9), 1),
-            (UsageScope.ORGANIZATION, org, this_month): (103, Decimal("0.5"), 2),
-            (UsageScope.ORGANIZATION, org, last_month): (7000, Decimal(9), 1),
-        }
+        found = {(r[0] or r[1], r[2], r[3]): r[4] for r in rows}
+        expected: dict[tuple[uuid.UUID, str, str], int] = {}
+        for when, organization, tokens, cost in calls:
+            keys = (f"{when:%Y-%m}", f"{when:%Y}", when.date().isoformat())
+            for owner in filter(None, (user, organization)):
+                for key in keys:
+                    for metric, value in (
+                        ("ai_tokens", tokens),
+                        ("ai_cost_usd", int(Decimal(cost) * 1_000_000)),
+                        ("ai_calls", 1),
+                    ):
+                        expected[(owner, metric, key)] = (
+                            expected.get((owner, metric, key), 0) + value
+                        )
+        assert found == expected
+        assert found[(user, "ai_tokens", f"{now:%Y-%m}")] == 123
+        assert found[(org, "ai_cost_usd", f"{now:%Y-%m}")] == 500_000
     finally:
         engine.dispose()

@@ -5,17 +5,17 @@ applies to; another user's organization is a 404."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Any
 
 import pytest
 
+from atelier.accounts.metering import resets_at
 from atelier.accounts.models import Subscription, SubscriptionPlan, SubscriptionStatus
-from atelier.ai.budgets import next_month_start
+from atelier.accounts.plans import METRICS
 from atelier.ai.providers.fake import FakeProvider
 from atelier.core.db import session_scope, utcnow
 from tests.conftest import run_jobs
-from tests.factories import Api, error_code
+from tests.factories import Api, error_code, set_subscription
 
 pytestmark = pytest.mark.anyio
 
@@ -36,7 +36,7 @@ async def test_a_new_users_free_plan_and_its_use(
     tokens = limits_of(body)["ai_tokens"]
     assert tokens["limit"] == 1000 and tokens["used"] == 0 and tokens["remaining"] == 1000
     assert tokens["period"] == "monthly" and "local model" in tokens["applies_to"]
-    assert dt.datetime.fromisoformat(tokens["resets_at"]) == next_month_start(utcnow())
+    assert dt.datetime.fromisoformat(tokens["resets_at"]) == resets_at("monthly")
     assert "costs nothing" in limits_of(body)["ai_cost_usd"]["applies_to"]
 
     # A chat reply's tokens count at once.
@@ -51,22 +51,28 @@ async def test_a_new_users_free_plan_and_its_use(
     body = (await api.client.get("/api/v1/subscription", headers=me.headers)).json()
     used = limits_of(body)["ai_tokens"]["used"]
     assert used > 0 and limits_of(body)["ai_tokens"]["remaining"] == 1000 - used
+    # Every metric is listed; the message sent counts against the daily chat limit.
+    assert set(limits_of(body)) == set(METRICS)
+    messages = limits_of(body)["chat_messages"]
+    assert messages["period"] == "daily" and messages["used"] == 1
+    assert messages["limit"] == 500 and messages["remaining"] == 499
+    assert dt.datetime.fromisoformat(messages["resets_at"]) == resets_at("daily")
+    assert limits_of(body)["ai_calls"]["limit"] is None  # not limited on FREE
 
     # A paid plan on record: its limits (none, here) apply; lapsed, FREE's do again.
-    async with session_scope(app.state.sessionmaker) as session:
-        row = Subscription(
-            user_id=uuid.UUID(me.id),
-            plan=SubscriptionPlan.PRO,
-            status=SubscriptionStatus.CANCELLED,
-            current_period_end=utcnow() + dt.timedelta(days=3),
-            cancel_at_period_end=True,
-        )
-        session.add(row)
+    row_id = await set_subscription(
+        app,
+        user_id=me.id,
+        plan=SubscriptionPlan.PRO,
+        status=SubscriptionStatus.CANCELLED,
+        current_period_end=utcnow() + dt.timedelta(days=3),
+        cancel_at_period_end=True,
+    )
     body = (await api.client.get("/api/v1/subscription", headers=me.headers)).json()
     assert body["plan"] == "PRO" and body["effective_plan"] == "PRO"
     assert body["cancel_at_period_end"] is True and limits_of(body)["ai_tokens"]["limit"] is None
     async with session_scope(app.state.sessionmaker) as session:
-        stored = await session.get(Subscription, row.id)
+        stored = await session.get(Subscription, row_id)
         assert stored is not None
         stored.status = SubscriptionStatus.EXPIRED
     body = (await api.client.get("/api/v1/subscription", headers=me.headers)).json()

@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from atelier.accounts.lifecycle import SweepTask, sweep
 from atelier.accounts.models import (
@@ -22,7 +22,7 @@ from atelier.accounts.models import (
 from atelier.ai.budgets import organization_plan, user_plan
 from atelier.core.db import session_scope, utcnow
 from atelier.jobs.runner import JobRunner
-from tests.factories import Api
+from tests.factories import Api, set_subscription
 
 pytestmark = pytest.mark.anyio
 
@@ -36,16 +36,14 @@ async def subscribed(
 ) -> uuid.UUID:
     who = await api.signup()
     user_id = uuid.UUID(who.id)
-    async with session_scope(app.state.sessionmaker) as session:
-        session.add(
-            Subscription(
-                user_id=user_id,
-                plan=SubscriptionPlan.PRO,
-                status=status,
-                current_period_end=period_end,
-                metadata_=meta,
-            )
-        )
+    await set_subscription(
+        app,
+        user_id=user_id,
+        plan=SubscriptionPlan.PRO,
+        status=status,
+        current_period_end=period_end,
+        metadata_=meta,
+    )
     return user_id
 
 
@@ -136,3 +134,42 @@ async def test_the_runner_runs_the_sweep_periodically(app: Any) -> None:
         await asyncio.wait_for(ran.wait(), 10)
     finally:
         await runner.stop()
+
+
+async def test_an_organizations_columns_and_subscription_row_move_together(
+    api: Api, app: Any
+) -> None:
+    """An organization's row made by counting its work repeats its tier and status; the
+    sweep moves both, whichever of the two carries the date."""
+    now = utcnow()
+    owner = await api.signup()
+    by_trial = await api.organization(owner, name="By trial end")
+    by_period = await api.organization(owner, name="By period end")
+    for org in (by_trial, by_period):
+        await api.project(owner, organization_id=org["id"])  # counted: its row is made
+    async with session_scope(app.state.sessionmaker) as session:
+        trial = await session.get(Organization, uuid.UUID(by_trial["id"]))
+        assert trial is not None
+        trial.trial_ends_at = now - DAY
+        await session.execute(
+            update(Subscription)
+            .where(Subscription.organization_id == uuid.UUID(by_period["id"]))
+            .values(status=S.CANCELLED, current_period_end=now - DAY)
+        )
+        await session.execute(
+            update(Organization)
+            .where(Organization.id == uuid.UUID(by_period["id"]))
+            .values(subscription_tier=SubscriptionPlan.PRO, subscription_status=S.CANCELLED)
+        )
+    async with session_scope(app.state.sessionmaker) as session:
+        await sweep(session, now=now, grace=GRACE)
+    async with session_scope(app.state.sessionmaker) as session:
+        for org in (by_trial, by_period):
+            org_id = uuid.UUID(org["id"])
+            row = await session.scalar(
+                select(Subscription).where(Subscription.organization_id == org_id)
+            )
+            columns = await session.get(Organization, org_id)
+            assert row is not None and columns is not None
+            assert row.status == columns.subscription_status == S.EXPIRED, org["name"]
+            assert await organization_plan(session, org_id) == "FREE"

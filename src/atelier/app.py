@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from atelier import __version__
+from atelier.accounts import plans
 from atelier.accounts.admin_endpoints import router as admin_router
 from atelier.accounts.billing_endpoints import router as billing_router
 from atelier.accounts.endpoints import router as accounts_router
@@ -171,6 +172,8 @@ def tune_gc_for_serving() -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    # A mistyped plan catalogue stops the start, not the first request it would limit.
+    plans.catalogue(settings)
     engine = make_engine(settings)
     pdf_renderer.timeout = settings.pdf_timeout_seconds
 
@@ -199,7 +202,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.sessionmaker = make_sessionmaker(engine, settings)
     app.state.auth_cache = AuthCache(ttl=settings.auth_cache_seconds)
     app.state.login_throttle = LoginThrottle(app.state.sessionmaker, policy_from(settings))
     password_gate.configure(

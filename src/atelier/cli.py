@@ -104,7 +104,7 @@ async def _create_user(email: str, name: str, password: str, admin: bool) -> str
     settings = get_settings()
     engine = make_engine(settings)
     try:
-        async with session_scope(make_sessionmaker(engine)) as session:
+        async with session_scope(make_sessionmaker(engine, settings)) as session:
             user = await create_user(
                 session,
                 email=email,
@@ -158,9 +158,10 @@ async def _reset_pin() -> bool:
     from atelier.accounts.pin import reset
     from atelier.core.db import make_engine, make_sessionmaker, session_scope
 
-    engine = make_engine(get_settings())
+    settings = get_settings()
+    engine = make_engine(settings)
     try:
-        async with session_scope(make_sessionmaker(engine)) as session:
+        async with session_scope(make_sessionmaker(engine, settings)) as session:
             return await reset(session)
     finally:
         await engine.dispose()
@@ -186,7 +187,7 @@ async def _rotate_keys() -> int:
     settings = get_settings()
     engine = make_engine(settings)
     try:
-        async with session_scope(make_sessionmaker(engine)) as session:
+        async with session_scope(make_sessionmaker(engine, settings)) as session:
             return await rotate_keys(session, Cipher(settings.encryption_key_list()))
     finally:
         await engine.dispose()

@@ -34,7 +34,7 @@ async def export(
     engine = make_engine(settings)
     tools = load_tools()
     try:
-        async with session_scope(make_sessionmaker(engine)) as session:
+        async with session_scope(make_sessionmaker(engine, settings)) as session:
             artifact = await session.get(Artifact, target_id)
             project = await session.get(Project, target_id)
             rendered: Rendered

@@ -99,7 +99,7 @@ async def run_tool(
     from atelier.stages.new_project import create_project
 
     engine = make_engine(settings)
-    maker = make_sessionmaker(engine)
+    maker = make_sessionmaker(engine, settings)
     runtime = build_runtime(settings, maker)
     events = PrintingEvents(maker)
     runner = build_runner(runtime, events, dialect=engine.dialect.name)
@@ -180,7 +180,7 @@ async def work(settings: Settings) -> None:
     from atelier.core.db import make_engine, make_sessionmaker
 
     engine = make_engine(settings)
-    maker = make_sessionmaker(engine)
+    maker = make_sessionmaker(engine, settings)
     runtime = build_runtime(settings, maker)
     runner = build_runner(runtime, EventBus(maker), dialect=engine.dialect.name)
     await runner.start()

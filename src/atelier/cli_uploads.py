@@ -56,7 +56,7 @@ async def add(settings: Settings, received: Received, *, user_email: str | None,
     from atelier.uploads.schemas import UploadOut
 
     engine = make_engine(settings)
-    maker = make_sessionmaker(engine)
+    maker = make_sessionmaker(engine, settings)
     runtime = build_runtime(settings, maker)
     runner = build_runner(runtime, ProgressLine(maker), dialect=engine.dialect.name)
     try:

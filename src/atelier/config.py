@@ -138,11 +138,12 @@ class Settings(BaseSettings):
     # PostgreSQL: the procrastinate queue this instance's jobs go through (instances
     # sharing one database keep apart by using different queues).
     job_queue: str = Field(default="atelier", min_length=1, max_length=64)
-    # Monthly limits per plan: "PLAN=tokens:usd,..." (0 = unlimited).
-    plan_limits: str = (
-        "FREE=2000000:5,BASIC=10000000:25,STARTER=10000000:25,"
-        "PRO=50000000:100,PROFESSIONAL=50000000:100,ENTERPRISE=0:0"
-    )
+    # The plan catalogue (accounts/plans.py): JSON {"PLAN": {"metric": {"period": limit}}};
+    # a plan named here replaces its defaults. Empty: the defaults.
+    plans: str = ""
+    # The older setting, still honoured over the catalogue: monthly AI limits of the plans
+    # it names, "PLAN=tokens:usd,..." (0 = unlimited).
+    plan_limits: str = ""
     db_pool_size: int = Field(default=8, ge=1)
     log_level: str = "INFO"
 

@@ -76,6 +76,10 @@ async def test_anyone_but_an_admin_gets_the_404_of_an_unknown_path(
         # With a malformed id too: no "invalid_id" that would tell the route exists.
         r = await call(api, method, path, {"user_id": "x", "org_id": "y"}, headers=who.headers)
         assert (r.status_code, r.json()) == (404, UNKNOWN), (method, path, r.text)
+    # A method a route does not take is the same 404, not a 405 naming the route.
+    for method, path in (("delete", f"{API}/admin/figures"), ("put", f"{API}/admin/users")):
+        r = await call(api, method, path, ids, headers=who.headers)
+        assert (r.status_code, r.json()) == (404, UNKNOWN), (method, path, r.text)
     # The same key of theirs works elsewhere, and nothing was changed.
     assert (await api.client.get(f"{API}/me", headers=who.headers)).status_code == 200
     r = await api.client.get(f"{API}/admin/users/{boss.id}", headers=boss.headers)

@@ -60,6 +60,9 @@ async def local_app(local_db: str, tmp_path: Path, tiny_model: Path) -> AsyncIte
             ai_provider="local",
             local_model=str(tiny_model),
             ai_timeout_seconds=300,
+            # One call per generation: whether smollm2's tagline passes the quality
+            # checks is not what this test is about (a repair would be a second call).
+            quality_repair_attempts=0,
         )
     )
     tools = ToolRegistry()

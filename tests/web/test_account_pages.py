@@ -266,7 +266,16 @@ def test_usage_page_charts_a_generation(page: Any) -> None:
     page.goto("/usage")
     # Each limit says what it counts: a local call uses tokens, never dollars.
     expect(page.locator("[data-applies=ai_tokens]")).to_contain_text("local model's included")
-    expect(page.locator("[data-applies=ai_cost_usd]")).to_contain_text("local model's count as $0")
+    expect(page.locator("[data-applies=ai_cost_usd]")).to_contain_text(
+        "the local model costs nothing"
+    )
+    # A meter per limit of the plan, daily and yearly ones too.
+    expect(page.locator("[data-limit=chat_messages][data-period=daily] label")).to_contain_text(
+        "Chat messages today: 0 of 500"
+    )
+    expect(page.locator("[data-limit=projects][data-period=yearly] meter")).to_have_attribute(
+        "max", "200"
+    )
     charts = page.locator("svg[role=img]")
     expect(charts).to_have_count(3)
     expect(page.locator("#chart-cost-title")).to_have_text("Cost per day (USD)")

@@ -8,16 +8,18 @@ runs it every ``SWEEP_SECONDS`` in every process; the updates are idempotent).
 * a PAST_DUE one becomes EXPIRED when its period ended more than the grace period ago
   (``ATELIER_PAST_DUE_GRACE_DAYS``): the billing system had that long to collect.
 
-Plans stop applying at EXPIRED (``ai.budgets.effective_plan``).
+Plans stop applying at EXPIRED (``accounts.limits.effective_plan``). An organization's
+own status columns and its subscription row say the same after a sweep.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from atelier.accounts.models import Organization, Subscription, SubscriptionStatus
@@ -67,18 +69,27 @@ async def sweep(session: AsyncSession, *, now: dt.datetime, grace: dt.timedelta)
             ),
         )
     )
+    moved_orgs: dict[uuid.UUID, SubscriptionStatus] = {}
     for subscription in due.all():
         if subscription.status == SubscriptionStatus.TRIAL:
             if (subscription.metadata_ or {}).get("paid") is True:
                 subscription.status = SubscriptionStatus.ACTIVE
                 paid += 1
-                continue
-            expired += 1
-        elif subscription.status == SubscriptionStatus.CANCELLED:
-            cancelled += 1
+            else:
+                subscription.status = SubscriptionStatus.EXPIRED
+                expired += 1
         else:
-            late += 1
-        subscription.status = SubscriptionStatus.EXPIRED
+            if subscription.status == SubscriptionStatus.CANCELLED:
+                cancelled += 1
+            else:
+                late += 1
+            subscription.status = SubscriptionStatus.EXPIRED
+        if subscription.organization_id is not None:
+            moved_orgs[subscription.organization_id] = subscription.status
+    for org_id, status in moved_orgs.items():
+        await session.execute(
+            update(Organization).where(Organization.id == org_id).values(subscription_status=status)
+        )
     trials = await session.scalars(
         select(Organization).where(
             Organization.subscription_status == SubscriptionStatus.TRIAL,
@@ -89,6 +100,11 @@ async def sweep(session: AsyncSession, *, now: dt.datetime, grace: dt.timedelta)
     for org in trials.all():
         org.subscription_status = SubscriptionStatus.EXPIRED
         orgs += 1
+        await session.execute(
+            update(Subscription)
+            .where(Subscription.organization_id == org.id)
+            .values(status=SubscriptionStatus.EXPIRED)
+        )
     await session.flush()
     return Swept(paid, expired, cancelled, late, orgs)
 

@@ -7,7 +7,7 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from atelier.core.db import Base, CreatedMixin, IdMixin, JSONType, TimestampMixin, str_enum
@@ -176,7 +176,8 @@ class Subscription(IdMixin, TimestampMixin, Base):
 
 
 class SubscriptionUsage(IdMixin, CreatedMixin, Base):
-    """Seed 002 SubscriptionUsage: a counter per metric and period."""
+    """Seed 002 SubscriptionUsage: a counter per metric and period window ("2026-12-08",
+    "2026-12" or "2026"), kept by accounts/metering.py. Dollars are counted in millionths."""
 
     __tablename__ = "subscription_usage"
 
@@ -185,6 +186,6 @@ class SubscriptionUsage(IdMixin, CreatedMixin, Base):
     )
     metric: Mapped[str] = mapped_column(String(64))
     period: Mapped[str] = mapped_column(String(32))
-    value: Mapped[int] = mapped_column(default=0)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
 
     __table_args__ = (UniqueConstraint("subscription_id", "metric", "period"),)

@@ -10,6 +10,7 @@ two can never disagree.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +18,13 @@ from atelier.ai.budgets import check_budget
 from atelier.ai.resolve import ResolvedProvider, resolve_provider
 from atelier.ai.runtime import AIRuntime
 from atelier.projects.models import Project
+
+# What every generation counts against the plan (accounts/plans.py); a tool adds its own.
+GENERATION = {"generations": 1}
+
+
+def generation_amounts(meters: tuple[str, ...]) -> dict[str, int]:
+    return {**GENERATION, **dict.fromkeys(meters, 1)}
 
 
 async def allowed_provider(
@@ -27,11 +35,17 @@ async def allowed_provider(
     organization_id: uuid.UUID | None,
     project_provider_id: uuid.UUID | None,
     provider_id: uuid.UUID | None,
+    adding: Mapping[str, int] | None = None,
 ) -> ResolvedProvider:
-    """The monthly budget (402 when used up), then the provider a generation would use
-    (``provider_id``, else the project's, else the user's default), or its error."""
+    """The plan's limits (402 when the AI budget is used up or ``adding`` would pass a
+    limit), then the provider a generation would use (``provider_id``, else the
+    project's, else the user's default), or its error."""
     await check_budget(
-        session, settings=runtime.settings, user_id=user_id, organization_id=organization_id
+        session,
+        settings=runtime.settings,
+        user_id=user_id,
+        organization_id=organization_id,
+        adding=adding,
     )
     return await resolve_provider(
         session,
@@ -51,7 +65,8 @@ async def check_generation_allowed(
     project: Project,
     provider_id: uuid.UUID | None = None,
 ) -> None:
-    """Raise the error a generation in ``project`` would be refused with, if any."""
+    """Raise the error a generation in ``project`` would be refused with, if any (the
+    tool's own metrics, such as analyses, are checked when it is requested)."""
     await allowed_provider(
         session,
         runtime=runtime,
@@ -59,4 +74,5 @@ async def check_generation_allowed(
         organization_id=project.organization_id,
         project_provider_id=project.ai_provider_id,
         provider_id=provider_id,
+        adding=GENERATION,
     )

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, String, Text, text
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from atelier.core.db import Base, CreatedMixin, IdMixin, TimestampMixin, str_enum
@@ -110,29 +109,6 @@ class AIGeneration(IdMixin, CreatedMixin, Base):
     )
 
 
-class UsageScope(enum.StrEnum):
-    USER = "user"
-    ORGANIZATION = "organization"
-
-
-class MonthlyUsage(Base):
-    """Tokens, cost and calls of AI calls per user and per organization and calendar
-    month (UTC): what budgets are checked against, one row read instead of a sum over
-    every call of the month. ``ai/usage_rollup.py`` adds each new AIGeneration row to it
-    in the same flush. Deleting audit rows (a project's, with the project) does not
-    lower it: those calls were paid for all the same."""
-
-    __tablename__ = "ai_monthly_usage"
-
-    scope: Mapped[UsageScope] = mapped_column(str_enum(UsageScope, "usage_scope"), primary_key=True)
-    # A user's or an organization's id (no foreign key: the scope says which table).
-    owner_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    month: Mapped[dt.date] = mapped_column(primary_key=True)  # its first day
-    total_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    estimated_cost: Mapped[Decimal] = mapped_column(Numeric(18, 6), default=Decimal(0))
-    calls: Mapped[int] = mapped_column(default=0)
-
-
-# Registers the hook that keeps MonthlyUsage in step with new AIGeneration rows, wherever
-# they are written (it needs both classes above, hence the import at the end).
+# Registers the hook that counts new AIGeneration rows into the usage counters, wherever
+# they are written (it needs the class above, hence the import at the end).
 from atelier.ai import usage_rollup  # noqa: E402, F401

@@ -10,11 +10,13 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atelier.accounts import metering
+from atelier.accounts.metering import owners_of
 from atelier.accounts.models import OrgRole
 from atelier.accounts.org_service import MANAGERS, membership_role
 from atelier.accounts.principal import Principal
 from atelier.ai.budgets import check_budget
-from atelier.ai.generation_preflight import allowed_provider
+from atelier.ai.generation_preflight import allowed_provider, generation_amounts
 from atelier.ai.local_models import DEFAULT_MODEL
 from atelier.ai.models import AIGeneration, AIProviderConfig, GenerationStatus, ProviderKind
 from atelier.ai.pricing import estimate_cost
@@ -299,9 +301,11 @@ async def request_generation(
     (so the artifact must be a draft and its inputs valid); other kinds (e.g.
     "smart_populate") only read the artifact."""
     tool = tool_for(runtime, artifact.type, field="type")
+    counted: dict[str, int] = {}
     if kind == "generate":
         ensure_draft(artifact)
         validate_inputs(tool, artifact.input_data, field="input_data")
+        counted = generation_amounts(tool.meters)
     resolved = await allowed_provider(
         session,
         runtime=runtime,
@@ -309,7 +313,11 @@ async def request_generation(
         organization_id=project_organization_id,
         project_provider_id=project_provider_id,
         provider_id=provider_id,
+        adding=counted,
     )
+    # Counted with the job, in its transaction: a request that fails after this point
+    # takes its count back with it.
+    await metering.add(session, dict.fromkeys(owners_of(user.id, project_organization_id), counted))
     job = await enqueue(
         session,
         user_id=user.id,

@@ -51,6 +51,9 @@ class Tool:
     # Section-by-section generation (ai/sections.py): top-level output fields written
     # together in one call. Fields in no group are written one per call, in order.
     sections: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    # Plan metrics (accounts/plans.py) a generation by this tool counts besides
+    # "generations", e.g. ("analyses",) for the tools a pack sells as analyses.
+    meters: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def prompt_name(cls) -> str:

@@ -1,53 +1,44 @@
-"""Keeps ``ai_monthly_usage`` in step with the audit rows.
+"""Counts every AI call into its owners' usage counters (accounts/metering.py).
 
-Budgets are checked before every generation. Summing the month's ``ai_generations`` rows
-each time grew with the month: a team's thousandth call of the month summed a thousand
-rows. Instead each flush that inserts AIGeneration rows adds them to their user's and
-organization's row for the month, in the same transaction, with one upsert per row
-touched; a budget check then reads one row.
+Each flush that inserts AIGeneration rows adds their tokens, estimated dollars and
+number of calls to their user's and organization's counters for the day, month and
+year, in the same transaction, with one upsert; a budget check then reads one row per
+window instead of summing the period's audit rows.
 
 It is a session hook, so every writer of audit rows is covered without having to call
-anything: the engine, the provider test, tests that insert rows directly.
+anything: the engine, the provider test, tests that insert rows directly. Deleting
+audit rows (a project's, with the project) does not lower the counters: those calls were
+paid for all the same.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from atelier.ai.models import AIGeneration, MonthlyUsage, UsageScope
-
-Key = tuple[UsageScope, uuid.UUID, dt.date]
-
-
-def month_of(when: dt.datetime) -> dt.date:
-    """The first day of ``when``'s month, in UTC."""
-    if when.tzinfo is not None:
-        when = when.astimezone(dt.UTC)
-    return when.date().replace(day=1)
+from atelier.accounts.metering import Owner, add_usage, owners_of, stored
+from atelier.ai.models import AIGeneration
 
 
-def _totals(rows: list[AIGeneration]) -> dict[Key, list[Any]]:
-    totals: dict[Key, list[Any]] = defaultdict(lambda: [0, Decimal(0), 0])
+def _amounts(rows: list[AIGeneration]) -> dict[Owner, dict[str, int]]:
+    totals: dict[Owner, dict[str, Any]] = defaultdict(
+        lambda: {"ai_tokens": 0, "ai_cost_usd": Decimal(0), "ai_calls": 0}
+    )
     for row in rows:
-        month = month_of(row.created_at)
-        owners = [(UsageScope.USER, row.user_id)]
-        if row.organization_id is not None:
-            owners.append((UsageScope.ORGANIZATION, row.organization_id))
-        for scope, owner in owners:
-            total = totals[(scope, owner, month)]
-            total[0] += row.total_tokens or 0
-            total[1] += Decimal(row.estimated_cost or 0)
-            total[2] += 1
-    return totals
+        for owner in owners_of(row.user_id, row.organization_id):
+            total = totals[owner]
+            total["ai_tokens"] += row.total_tokens or 0
+            total["ai_cost_usd"] += Decimal(row.estimated_cost or 0)
+            total["ai_calls"] += 1
+    return {
+        owner: {metric: stored(metric, value) for metric, value in total.items()}
+        for owner, total in totals.items()
+    }
 
 
 @event.listens_for(Session, "after_flush")
@@ -55,25 +46,10 @@ def _add_new_calls(session: Session, _context: Any) -> None:
     rows = [obj for obj in session.new if isinstance(obj, AIGeneration)]
     if not rows:
         return
-    connection = session.connection()
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    for (scope, owner, month), (tokens, cost, calls) in sorted(_totals(rows).items()):
-        statement = insert(MonthlyUsage).values(
-            scope=scope,
-            owner_id=owner,
-            month=month,
-            total_tokens=tokens,
-            estimated_cost=cost,
-            calls=calls,
-        )
-        added = statement.excluded
-        connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=[MonthlyUsage.scope, MonthlyUsage.owner_id, MonthlyUsage.month],
-                set_={
-                    "total_tokens": MonthlyUsage.total_tokens + added.total_tokens,
-                    "estimated_cost": MonthlyUsage.estimated_cost + added.estimated_cost,
-                    "calls": MonthlyUsage.calls + added.calls,
-                },
-            )
-        )
+    # Each call counts in the windows of its own time (rows are written as they are made,
+    # but tests back-date some).
+    by_day: dict[dt.date, list[AIGeneration]] = defaultdict(list)
+    for row in rows:
+        by_day[row.created_at.date()].append(row)
+    for day_rows in by_day.values():
+        add_usage(session.connection(), _amounts(day_rows), now=day_rows[0].created_at)

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atelier.accounts import metering
+from atelier.accounts.metering import owners_of
 from atelier.accounts.principal import Principal
 from atelier.ai.generation_preflight import allowed_provider
 from atelier.ai.runtime import AIRuntime
@@ -30,6 +32,9 @@ from atelier.uploads.service import load_upload
 
 REPLY_JOB = "chat.reply"
 MAX_ATTACHMENTS = 10
+# What a message sent counts against the plan (accounts/plans.py); replies count their
+# AI tokens and calls through their audit rows.
+CHAT_MESSAGE = {"chat_messages": 1}
 
 
 async def reply_job(session: AsyncSession, conversation: Conversation) -> Job | None:
@@ -84,8 +89,10 @@ async def _check_provider(
     user: Principal,
     conversation: Conversation,
     provider_id: uuid.UUID | None,
-) -> None:
-    """The budget (402) and a provider the user may use, as any generation checks them."""
+    adding: dict[str, int] | None = None,
+) -> uuid.UUID | None:
+    """The plan's limits (402) and a provider the user may use, as any generation checks
+    them; the organization that pays (the project's), if any."""
     project = (
         await session.get(Project, conversation.project_id) if conversation.project_id else None
     )
@@ -96,7 +103,9 @@ async def _check_provider(
         organization_id=project.organization_id if project else None,
         project_provider_id=project.ai_provider_id if project else None,
         provider_id=provider_id,
+        adding=adding,
     )
+    return project.organization_id if project else None
 
 
 async def _enqueue(
@@ -135,7 +144,10 @@ async def send_message(
     """Store the user's message and enqueue the assistant's reply to it."""
     await _ensure_idle(session, conversation)
     attached = await _attachments(session, user, attachments)
-    await _check_provider(session, runtime, user, conversation, provider_id)
+    organization_id = await _check_provider(
+        session, runtime, user, conversation, provider_id, adding=CHAT_MESSAGE
+    )
+    await metering.add(session, dict.fromkeys(owners_of(user.id, organization_id), CHAT_MESSAGE))
     message = await add_message(
         session,
         conversation=conversation,

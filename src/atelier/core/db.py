@@ -134,8 +134,12 @@ def make_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     return create_async_engine(sa_url, **kwargs)
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def make_sessionmaker(engine: AsyncEngine, settings: Settings) -> async_sessionmaker[AsyncSession]:
+    """Sessions that carry the settings in their ``info``: code deep in a transaction
+    (the plan limits of accounts/limits.py) reads them from there."""
+    return async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, info={"settings": settings}
+    )
 
 
 @asynccontextmanager

@@ -80,10 +80,26 @@ def _body_parse_error(exc: StarletteHTTPException) -> JSONResponse | None:
     )
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+# Paths whose existence is not advertised (the admin console answers 404 to everyone but
+# administrators): a method they do not take is a 404 there too, not a 405 that would
+# tell a stranger the route exists.
+HIDDEN_PATHS = ("/admin", "/api/v1/admin")
+
+
+def hidden_method_error(request: Request, exc: StarletteHTTPException) -> StarletteHTTPException:
+    path = request.url.path
+    if exc.status_code == 405 and any(
+        path == prefix or path.startswith(prefix + "/") for prefix in HIDDEN_PATHS
+    ):
+        return StarletteHTTPException(404)  # word for word what an unknown path gets
+    return exc
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if (invalid_body := _body_parse_error(exc)) is not None:
         return invalid_body
+    exc = hidden_method_error(request, exc)
     code = _HTTP_CODES.get(exc.status_code, "error")
     detail = exc.detail if exc.detail else code
     return error_response(exc.status_code, code, detail, headers=getattr(exc, "headers", None))

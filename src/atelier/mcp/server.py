@@ -331,7 +331,7 @@ async def serve_stdio(settings: Settings, raw_token: str) -> int:
     token does not work (said on stderr: stdout carries only the protocol)."""
     _log_to_stderr(settings)
     engine = make_engine(settings)
-    maker = make_sessionmaker(engine)
+    maker = make_sessionmaker(engine, settings)
     try:
         async with session_scope(maker) as session:
             found = await tokens.verify(session, raw_token)

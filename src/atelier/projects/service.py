@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atelier.accounts import limits
 from atelier.accounts.models import OrgRole
 from atelier.accounts.org_service import WRITERS, membership_role
 from atelier.accounts.principal import Principal
@@ -18,6 +19,9 @@ from atelier.core.pagination import next_cursor, paginate_query
 from atelier.projects.access import Need, ProjectAccess, require, visible_to
 from atelier.projects.catalog import DEFAULT_PACK, pipeline_for
 from atelier.projects.models import Phase, Project, ProjectStatus
+
+# What a new project counts against the plan (accounts/plans.py).
+PROJECT = {"projects": 1}
 
 
 async def _unique_slug(session: AsyncSession, owner_id: uuid.UUID, name: str) -> str:
@@ -72,6 +76,8 @@ async def add_project(
     if template_id is not None:
         template = await _template_for(session, user, template_id)
         pack, stage_defaults = template.pack, dict(template.stage_defaults or {})
+    # The plan's project allowance (402), counted with the row (accounts/limits.py).
+    await limits.charge(session, user_id=user.id, organization_id=organization_id, amounts=PROJECT)
     project = Project(
         owner_id=user.id,
         organization_id=organization_id,

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atelier.accounts import limits
 from atelier.accounts.principal import Principal
 from atelier.config import Settings
 from atelier.core.errors import AtelierError, InvalidInput, field_error
@@ -126,8 +127,10 @@ async def keep_received(
     if used + received.size > settings.upload_quota_bytes:
         raise _quota_error(settings, used)
     project_id = _project_id(received.fields.get("project_id"))
+    organization_id = None
     if project_id is not None:
-        await load_project(session, user=user, project_id=project_id, need=Need.WRITE)
+        access = await load_project(session, user=user, project_id=project_id, need=Need.WRITE)
+        organization_id = access.project.organization_id
     mime = await asyncio.to_thread(sniff.sniff, received.path, received.original_name)
     _check_type(kind, mime)
     meta: dict[str, object] = {}
@@ -145,6 +148,15 @@ async def keep_received(
                 [{"field": "body.file", "message": rejected.message}], code=rejected.code
             ) from None
         meta.update(width=width, height=height)
+    # The plan's upload allowance (402), counted with the upload's row: a failure below
+    # rolls the count back with it.
+    await limits.charge(
+        session,
+        user_id=user.id,
+        organization_id=organization_id,
+        amounts={"upload_bytes": received.size},
+        settings=settings,
+    )
     upload_id = new_id()
     filename = safe_filename(received.original_name)
     key = service.storage_key(user.id, upload_id, "original")

@@ -64,6 +64,7 @@ def install_web_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> Any:
         assert isinstance(exc, StarletteHTTPException)
+        exc = handlers.hidden_method_error(request, exc)
         if wants_html(request) and exc.status_code in MESSAGES:
             return error_page(request, exc.status_code)
         return await handlers._http_error(request, exc)

@@ -19,11 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from atelier.accounts import admin_service
 from atelier.accounts.admin_endpoints import ADMIN_ONLY
+from atelier.accounts.metering import shown, windows
+from atelier.accounts.models import Subscription, SubscriptionUsage
 from atelier.accounts.pin_gate import require_unlocked
 from atelier.accounts.roles import require_admin
-from atelier.ai.models import MonthlyUsage, UsageScope
-from atelier.ai.usage_rollup import month_of
-from atelier.core.db import utcnow
 from atelier.core.deps import DB
 from atelier.core.schemas import OutputModel
 from atelier.jobs.models import Job, JobStatus
@@ -51,18 +50,25 @@ async def instance_figures(session: AsyncSession) -> InstanceFigures:
     projects = await session.scalar(
         select(func.count()).select_from(Project).where(Project.deleted_at.is_(None))
     )
-    # The monthly roll-up (ai/usage_rollup.py) has every call once in its user's row: a
-    # few rows to add up instead of the month's audit rows. Like budgets, it keeps calls
-    # whose audit rows went with a deleted project: they were made all the same.
-    month = (
-        await session.execute(
-            select(
-                func.coalesce(func.sum(MonthlyUsage.calls), 0),
-                func.coalesce(func.sum(MonthlyUsage.total_tokens), 0),
-                func.coalesce(func.sum(MonthlyUsage.estimated_cost), 0),
-            ).where(MonthlyUsage.scope == UsageScope.USER, MonthlyUsage.month == month_of(utcnow()))
-        )
-    ).one()
+    # The usage counters (accounts/metering.py) have every call once in its user's row for
+    # the month: a few rows to add up instead of the month's audit rows. Like budgets, they
+    # keep calls whose audit rows went with a deleted project: they were made all the same.
+    month = dict(
+        (
+            await session.execute(
+                select(
+                    SubscriptionUsage.metric, func.coalesce(func.sum(SubscriptionUsage.value), 0)
+                )
+                .join(Subscription, Subscription.id == SubscriptionUsage.subscription_id)
+                .where(
+                    Subscription.user_id.is_not(None),
+                    SubscriptionUsage.period == windows()["monthly"],
+                    SubscriptionUsage.metric.in_(("ai_calls", "ai_tokens", "ai_cost_usd")),
+                )
+                .group_by(SubscriptionUsage.metric)
+            )
+        ).all()
+    )
     stored = (
         await session.execute(
             select(func.count(), func.coalesce(func.sum(Upload.size), 0)).where(
@@ -84,9 +90,9 @@ async def instance_figures(session: AsyncSession) -> InstanceFigures:
         active_users=active,
         organizations=await admin_service.count_organizations(session),
         projects=int(projects or 0),
-        generations_this_month=int(month[0]),
-        tokens_this_month=int(month[1]),
-        cost_this_month_usd=Decimal(str(month[2])),
+        generations_this_month=int(month.get("ai_calls", 0)),
+        tokens_this_month=int(month.get("ai_tokens", 0)),
+        cost_this_month_usd=Decimal(str(shown("ai_cost_usd", int(month.get("ai_cost_usd", 0))))),
         uploads=int(stored[0]),
         storage_bytes=int(stored[1]),
         jobs_queued=int(jobs.get(JobStatus.QUEUED, 0)),

@@ -32,7 +32,7 @@ from atelier.web.cursors import cursor_or_none
 from atelier.web.paging import page_size, page_url
 from atelier.web.session import WebUser
 from atelier.web.templating import render
-from atelier.web.usage_budget import monthly_budget
+from atelier.web.usage_budget import LABELS, PERIOD_WORDS, plan_usage
 from atelier.web.usage_charts import format_tokens, format_usd, usage_charts
 
 router = APIRouter(include_in_schema=False)
@@ -180,7 +180,9 @@ async def usage(
             "summary": summary,
             "totals": summary["totals"],
             "charts": usage_charts(summary, chosen.start_day, chosen.end_day),
-            "budget": await monthly_budget(session, request.app.state.settings, user),
+            "budget": await plan_usage(session, request.app.state.settings, user),
+            "limit_labels": LABELS,
+            "period_words": PERIOD_WORDS,
             "generations": generations,
             "project_names": await _project_names(session, user, generations),
             "cursor": cursor,

@@ -1,40 +1,43 @@
-"""The budget box of the usage page: what the user's plan allows a month, what is spent,
-and when it starts again (the limits ``atelier.ai.budgets`` enforces on generations)."""
+"""The limits box of the usage page: each limit of the user's plan with a meter, what
+it applies to and when it resets (the limits ``atelier.accounts.limits`` enforces)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from atelier.accounts.limits import user_plan
+from atelier.accounts.metering import Owner
 from atelier.accounts.principal import Principal
-from atelier.ai.budgets import Limit, month_start, plan_limits, spent_this_month, user_plan
+from atelier.accounts.usage_report import LimitUse, usage_report
 from atelier.config import Settings
+
+LABELS = {
+    "ai_tokens": "AI tokens",
+    "ai_cost_usd": "AI cost",
+    "ai_calls": "AI calls",
+    "generations": "Generations",
+    "analyses": "Analyses",
+    "chat_messages": "Chat messages",
+    "upload_bytes": "Uploads",
+    "projects": "Projects",
+}
+PERIOD_WORDS = {"daily": "today", "monthly": "this month", "yearly": "this year"}
 
 
 @dataclass(frozen=True, slots=True)
-class Budget:
+class PlanUsage:
     plan: str
-    limit: Limit
-    tokens_used: int
-    usd_used: Decimal
-    resets: dt.date
-
-    @property
-    def tokens_left(self) -> int | None:
-        return max(self.limit.tokens - self.tokens_used, 0) if self.limit.tokens else None
-
-    @property
-    def usd_left(self) -> Decimal | None:
-        return max(self.limit.usd - self.usd_used, Decimal(0)) if self.limit.usd else None
+    limited: list[LimitUse]  # what the plan limits, each with a meter
+    free: list[LimitUse]  # this month's use of what it leaves free
 
 
-async def monthly_budget(session: AsyncSession, settings: Settings, user: Principal) -> Budget:
+async def plan_usage(session: AsyncSession, settings: Settings, user: Principal) -> PlanUsage:
     plan = await user_plan(session, user.id)
-    limit = plan_limits(settings).get(plan, Limit(0, Decimal(0)))
-    spend = await spent_this_month(session, user_id=user.id)
-    start = month_start()
-    resets = (start + dt.timedelta(days=32)).replace(day=1).date()
-    return Budget(plan, limit, spend.tokens, spend.usd, resets)
+    uses = await usage_report(session, settings, Owner("user", user.id), plan)
+    return PlanUsage(
+        plan=plan,
+        limited=[use for use in uses if use.limit],
+        free=[use for use in uses if not use.limit],
+    )
