@@ -33,7 +33,7 @@ from atelier.core.errors import Conflict, NotFound
 from atelier.core.openapi import error_responses
 from atelier.core.pagination import Page
 from atelier.jobs import service as jobs_service
-from atelier.jobs.deps import Events, Runner, wake
+from atelier.jobs.deps import Events, Runner
 from atelier.jobs.schemas import job_out
 from atelier.jobs.sse import EVENT_SCHEMA, event_id_of, stream_job_events
 
@@ -186,7 +186,7 @@ async def send_message(
         content=body.content,
         attachments=body.attachments,
         provider_id=body.provider_id,
-        notify=wake(runner),
+        runner=runner,
     )
     return MessageSent(
         message=MessageOut.of(message), reply_job=job_out(job), events_url=_events_url(conversation)
@@ -218,7 +218,7 @@ async def regenerate(
         user=user,
         conversation=conversation,
         provider_id=body.provider_id if body else None,
-        notify=wake(runner),
+        runner=runner,
     )
     return ReplyStarted(reply_job=job_out(job), events_url=_events_url(conversation))
 

@@ -10,7 +10,6 @@ as it was.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +24,7 @@ from atelier.conversations.models import Conversation, Message, MessageRole
 from atelier.conversations.service import add_message
 from atelier.core.errors import Conflict, NotFound, field_error
 from atelier.jobs.models import Job
+from atelier.jobs.runner import JobRunner
 from atelier.jobs.service import enqueue
 from atelier.projects.models import Project
 from atelier.uploads.models import UploadStatus
@@ -114,8 +114,10 @@ async def _enqueue(
     user: Principal,
     conversation: Conversation,
     payload: dict[str, Any],
-    notify: Callable[[], None] | None,
+    runner: JobRunner | None,
 ) -> Job:
+    # Started at once by the server's runner when it has room: a person is waiting for
+    # the first word (jobs.service.enqueue, start_here); else queued and the runner woken.
     job = await enqueue(
         session,
         user_id=user.id,
@@ -123,7 +125,8 @@ async def _enqueue(
         payload={"conversation_id": str(conversation.id), **payload},
         project_id=conversation.project_id,
         queue=runtime.settings.job_queue,
-        notify=notify,
+        notify=runner.wake if runner is not None else None,
+        start_here=runner,
     )
     conversation.reply_job_id = job.id
     await session.flush()
@@ -139,7 +142,7 @@ async def send_message(
     content: str,
     attachments: list[uuid.UUID],
     provider_id: uuid.UUID | None = None,
-    notify: Callable[[], None] | None = None,
+    runner: JobRunner | None = None,
 ) -> tuple[Message, Job]:
     """Store the user's message and enqueue the assistant's reply to it."""
     await _ensure_idle(session, conversation)
@@ -164,7 +167,7 @@ async def send_message(
             "message_id": str(message.id),
             "provider_id": str(provider_id) if provider_id else None,
         },
-        notify,
+        runner,
     )
     return message, job
 
@@ -176,7 +179,7 @@ async def regenerate(
     user: Principal,
     conversation: Conversation,
     provider_id: uuid.UUID | None = None,
-    notify: Callable[[], None] | None = None,
+    runner: JobRunner | None = None,
 ) -> Job:
     """A new reply to the last user message: it replaces the last reply (whose text is
     kept in the new one's metadata), or answers a message whose reply failed."""
@@ -195,4 +198,4 @@ async def regenerate(
         payload["replace_message_id"] = str(last.id)
     else:
         payload["message_id"] = str(last.id)
-    return await _enqueue(session, runtime, user, conversation, payload, notify)
+    return await _enqueue(session, runtime, user, conversation, payload, runner)

@@ -53,6 +53,7 @@ class ReplyPlan:
     resolved: ResolvedProvider
     record: CallRecord
     context: ContextPlan
+    calling: dict[str, Any]  # the "progress" event that says which model is called
 
 
 @task("chat.reply")
@@ -60,11 +61,15 @@ async def run_reply_job(
     runtime: AIRuntime, job_id: uuid.UUID, control: JobControl
 ) -> dict[str, Any]:
     plan = await _prepare(runtime, job_id, control)
+    # The "calling" event is written while the provider is already being called (its
+    # commit is not on the way to the first token); the stream writes nothing before it.
+    calling = asyncio.ensure_future(control.emit("progress", plan.calling))
     try:
         generator = Generator(runtime, plan.resolved, plan.record)
     except ProviderError as error:
+        await calling
         raise JobFailed(error.code, redact(error.message, plan.resolved.settings.api_key)) from None
-    stream = TokenStream(control)
+    stream = TokenStream(control, after=calling)
     stream.start()
 
     async def retrying(error: ProviderError, delay: float | None, message: str) -> None:
@@ -189,7 +194,7 @@ async def _save(
 
 async def _prepare(runtime: AIRuntime, job_id: uuid.UUID, control: JobControl) -> ReplyPlan:
     """Everything the call needs, read in one transaction; budget and provider checked
-    again (they may have changed while the job waited)."""
+    again (they may have changed while the job waited in the queue)."""
     async with runtime.steps, session_scope(runtime.maker) as session:
         job = await session.get(Job, job_id)
         conversation_id = _uuid((job.payload if job else {}).get("conversation_id"))
@@ -205,12 +210,15 @@ async def _prepare(runtime: AIRuntime, job_id: uuid.UUID, control: JobControl) -
         if project is not None and project.deleted_at is not None:
             project = None
         try:
-            await check_budget(
-                session,
-                settings=runtime.settings,
-                user_id=job.user_id,
-                organization_id=project.organization_id if project else None,
-            )
+            if not control.fresh:
+                # Checked again after a wait in the queue; a reply the request started
+                # itself was checked in the transaction that claimed it, just now.
+                await check_budget(
+                    session,
+                    settings=runtime.settings,
+                    user_id=job.user_id,
+                    organization_id=project.organization_id if project else None,
+                )
             resolved = await resolve_provider(
                 session,
                 user_id=job.user_id,
@@ -242,17 +250,6 @@ async def _prepare(runtime: AIRuntime, job_id: uuid.UUID, control: JobControl) -
             prompt_template=f"chat.reply:{conversation.persona or 'assistant'}",
             conversation_id=conversation.id,
         )
-        control.add_event(
-            session,
-            "progress",
-            {
-                "step": "calling",
-                "provider": resolved.kind,
-                "model": resolved.settings.default_model,
-                "context": context.as_json(),
-            },
-        )
-    control.events.announce(job_id)
     return ReplyPlan(
         conversation_id=conversation.id,
         question_id=question.id,
@@ -263,6 +260,12 @@ async def _prepare(runtime: AIRuntime, job_id: uuid.UUID, control: JobControl) -
         resolved=resolved,
         record=record,
         context=context,
+        calling={
+            "step": "calling",
+            "provider": resolved.kind,
+            "model": resolved.settings.default_model,
+            "context": context.as_json(),
+        },
     )
 
 

@@ -18,9 +18,17 @@ COALESCE_SECONDS = 0.05
 
 
 class TokenStream:
-    def __init__(self, control: JobControl, *, coalesce: float = COALESCE_SECONDS) -> None:
+    def __init__(
+        self,
+        control: JobControl,
+        *,
+        coalesce: float = COALESCE_SECONDS,
+        after: asyncio.Future[None] | None = None,
+    ) -> None:
         self.control = control
         self.coalesce = coalesce
+        # An event still being written that must come first (the reply's "calling").
+        self._after = after
         self.attempt = 1
         self.text: list[str] = []  # everything of the current attempt
         self._buffer: list[str] = []
@@ -44,9 +52,17 @@ class TokenStream:
     def so_far(self) -> str:
         return "".join(self.text)
 
+    async def _ready(self) -> None:
+        """Wait for the event that must come before any of ours (shielded: a writer
+        cancelled while it waits does not cancel that write, and the next caller waits
+        for it in turn)."""
+        if self._after is not None and not self._after.done():
+            await asyncio.shield(self._after)
+
     async def flush(self) -> None:
         """Write what is buffered now, without waiting for the coalescing pause: the
         provider has finished, nothing more is coming to coalesce with."""
+        await self._ready()
         async with self._lock:
             if self._buffer:
                 text, self._buffer = "".join(self._buffer), []
@@ -65,6 +81,7 @@ class TokenStream:
         """An attempt failed: what it streamed is discarded (the event says so, after
         the last of its tokens), and the next attempt starts from nothing."""
         await self.drain()
+        await self._ready()
         await self.control.emit(
             "attempt_failed", {**data, "attempt": self.attempt, "discard_text": True}
         )
@@ -79,6 +96,7 @@ class TokenStream:
             async with self._lock:
                 writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
+        await self._ready()
         rest, self._buffer = "".join(self._buffer), []
         return rest
 
@@ -87,6 +105,7 @@ class TokenStream:
             await self._wake.wait()
             self._wake.clear()
             async with self._lock:
+                await self._ready()
                 if not self._buffer:
                     continue
                 text, self._buffer = "".join(self._buffer), []

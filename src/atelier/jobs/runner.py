@@ -45,6 +45,9 @@ class Claimed(NamedTuple):
     id: uuid.UUID
     kind: str
     cancel_requested: bool
+    # Claimed by the request that enqueued it, in the transaction that checked what
+    # could refuse it (see ``start_now``): its handler need not check that again.
+    fresh: bool = False
 
 
 HEARTBEAT_SECONDS = 2.0
@@ -79,6 +82,8 @@ class JobControl:
     cancelled: asyncio.Event
     finisher: Finisher | None = None
     finished: bool = False
+    # Started at once by the request that enqueued it (``JobRunner.start_now``).
+    fresh: bool = False
 
     async def emit(self, type: str, data: dict[str, Any] | None = None) -> None:
         await self.events.emit(self.job_id, type, data)
@@ -136,17 +141,22 @@ class JobRunner:
         self._running: dict[uuid.UUID, tuple[asyncio.Task[None], asyncio.Event]] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
+        # Set while the loop runs (a server's runner): only then may a request hand it a
+        # job to start at once. Tests and `atelier run` run jobs when they say so.
+        self.serving = False
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self) -> None:
         if self._loop_task is None:
             self._loop_task = asyncio.get_running_loop().create_task(self._loop())
+            self.serving = True
             if self.delivery is not None:
                 await self.delivery.start()
 
     async def stop(self) -> None:
         """Stop claiming; running jobs are cancelled and go back to the queue."""
         self._stopping = True
+        self.serving = False
         self._wake.set()
         if self._loop_task is not None:
             self._loop_task.cancel()
@@ -160,6 +170,20 @@ class JobRunner:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def can_start_now(self) -> bool:
+        """Whether a job enqueued now can start here at once: the runner's loop runs (a
+        server's, not a test's or the CLI's, which run jobs when told) and has a slot."""
+        return self.serving and not self._stopping and len(self._running) < self.concurrency
+
+    def start_now(self, claimed: Claimed) -> None:
+        """Run a job that its enqueuer claimed for this runner (``jobs.service.enqueue``
+        with ``start_here``), once that claim is committed. It skips the poll, the wake
+        and the claim's own transaction, which is what a chat reply's first token waits
+        for. A runner stopping by then leaves it RUNNING: its heartbeat never beats, so
+        ``recover_abandoned`` queues it again, as after a crash."""
+        if not self._stopping:
+            self._spawn(claimed)
 
     def request_cancel(self, job_id: uuid.UUID) -> bool:
         """Cancel a job running in this process; False if it runs elsewhere (or nowhere)."""
@@ -372,7 +396,11 @@ class JobRunner:
     async def _run(self, claimed: Claimed, cancelled: asyncio.Event) -> None:
         job_id = claimed.id
         control = JobControl(
-            job_id=job_id, events=self.events, cancelled=cancelled, finisher=self._finish_in
+            job_id=job_id,
+            events=self.events,
+            cancelled=cancelled,
+            finisher=self._finish_in,
+            fresh=claimed.fresh,
         )
         try:
             if claimed.cancel_requested:

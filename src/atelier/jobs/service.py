@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,9 +17,7 @@ from atelier.core.pagination import next_cursor, paginate_query
 from atelier.jobs import dispatch
 from atelier.jobs.events import EventBus
 from atelier.jobs.models import Job, JobStatus
-
-if TYPE_CHECKING:
-    from atelier.jobs.runner import JobRunner
+from atelier.jobs.runner import Claimed, JobRunner
 
 _AFTER_COMMIT = "atelier_after_commit"
 
@@ -45,11 +43,20 @@ async def enqueue(
     artifact_id: uuid.UUID | None = None,
     queue: str = "atelier",
     notify: Callable[[], None] | None = None,
+    start_here: JobRunner | None = None,
 ) -> Job:
     """Add a job to the current transaction; ``notify`` runs once it is committed.
 
     On PostgreSQL its procrastinate delivery joins the same transaction: both exist
-    after the commit, or neither."""
+    after the commit, or neither.
+
+    With ``start_here`` (the server's own runner) and a free slot in it, the job is
+    claimed for that runner in this transaction, with its "started" event, and starts
+    the moment the transaction commits: no delivery, no poll, no claim of its own. For
+    work a person watches start (a chat reply); a rollback takes the claim back with
+    the rest."""
+    now = utcnow()
+    claim = start_here is not None and start_here.can_start_now()
     job = Job(
         user_id=user_id,
         kind=kind,
@@ -57,12 +64,22 @@ async def enqueue(
         project_id=project_id,
         artifact_id=artifact_id,
     )
+    if claim and start_here is not None:
+        job.status = JobStatus.RUNNING
+        job.locked_by = start_here.worker_id
+        job.attempts = 1
+        job.heartbeat_at = job.started_at = job.updated_at = now
     session.add(job)
     await session.flush()
-    if session.get_bind().dialect.name == "postgresql":
+    callbacks = session.sync_session.info.setdefault(_AFTER_COMMIT, [])
+    if claim and start_here is not None:
+        EventBus.add(session, job.id, "started", {"worker": start_here.worker_id})
+        runner = start_here
+        callbacks.append(lambda: runner.start_now(Claimed(job.id, kind, False, fresh=True)))
+    elif session.get_bind().dialect.name == "postgresql":
         job.dispatch_id = await dispatch.defer(session, job_id=job.id, queue=queue)
     if notify is not None:
-        session.sync_session.info.setdefault(_AFTER_COMMIT, []).append(notify)
+        callbacks.append(notify)
     return job
 
 

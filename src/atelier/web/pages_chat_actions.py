@@ -22,7 +22,7 @@ from atelier.conversations.schemas import ConversationUpdate, MessageCreate
 from atelier.core.deps import DB
 from atelier.core.errors import AtelierError, Conflict
 from atelier.jobs import service as jobs_service
-from atelier.jobs.deps import Events, Runner, wake
+from atelier.jobs.deps import Events, Runner
 from atelier.web.chat_views import CHAT_FAILURES
 from atelier.web.flash import FormText, Notices, back
 from atelier.web.session import WebUser, csrf_ok
@@ -90,7 +90,7 @@ async def send(
             conversation=conversation,
             content=body.content,
             attachments=[],
-            notify=wake(runner),
+            runner=runner,
         )
     except AtelierError as refused:
         return back(page, _refusal(refused))
@@ -116,7 +116,7 @@ async def regenerate(
         return back(page, "expired")
     try:
         await replies.regenerate(
-            session, runtime=runtime, user=user, conversation=conversation, notify=wake(runner)
+            session, runtime=runtime, user=user, conversation=conversation, runner=runner
         )
     except AtelierError as refused:
         return back(page, _refusal(refused))
