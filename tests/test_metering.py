@@ -5,6 +5,7 @@ reset, leaving nothing behind."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import uuid
@@ -328,3 +329,48 @@ async def test_a_subscription_is_made_on_first_count_with_the_organizations_plan
     assert theirs is not None
     assert (theirs.plan, theirs.status) == (org["subscription_tier"], org["subscription_status"])
     assert windows()["monthly"] == f"{utcnow():%Y-%m}"
+
+
+async def test_two_requests_for_the_last_unit_do_not_both_get_it(
+    api: Api, app: Any, plans: Any
+) -> None:
+    """Counted first, checked after: the counter row stays with the first transaction
+    until it ends, so the second sees the unit taken."""
+    plans(FREE={"projects": {"daily": 3}})
+    me = await api.signup()
+    await api.project(me)
+    await api.project(me)
+    answers = await asyncio.gather(
+        *(
+            api.client.post("/api/v1/projects", json={"name": f"Race {n}"}, headers=me.headers)
+            for n in range(4)
+        )
+    )
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [201, 402, 402, 402], [r.text for r in answers]
+    assert await count(app, select(func.count()).where(Project.owner_id == uuid.UUID(me.id))) == 3
+    assert (await counters(app, "user", me.id))[("projects", "daily")] == 3
+
+
+async def test_a_refusal_caught_by_its_caller_leaves_no_count(
+    api: Api, app: Any, plans: Any
+) -> None:
+    """The web forms catch a 402 to show it and still commit their session: the amount
+    that was counted to test the limit is taken back before the refusal."""
+    from atelier.accounts.limits import BudgetExceeded, charge
+
+    plans(FREE={"chat_messages": {"daily": 1}})
+    me = await api.signup()
+    async with session_scope(app.state.sessionmaker) as session:
+        await charge(
+            session, user_id=uuid.UUID(me.id), organization_id=None, amounts={"chat_messages": 1}
+        )
+        with pytest.raises(BudgetExceeded, match="chat_messages"):
+            await charge(
+                session,
+                user_id=uuid.UUID(me.id),
+                organization_id=None,
+                amounts={"chat_messages": 1},
+            )
+    found = await counters(app, "user", me.id)
+    assert [found[("chat_messages", p)] for p in PERIODS] == [1, 1, 1]

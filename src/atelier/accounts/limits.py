@@ -122,9 +122,11 @@ async def check(
     ai: bool = False,
     settings: Settings | None = None,
     now: dt.datetime | None = None,
+    added: bool = False,
 ) -> None:
     """Refuse (402) if adding ``adding`` (stored units) would pass a limit of an owner's
-    plan, or, with ``ai``, if its AI tokens, dollars or calls are used up."""
+    plan, or, with ``ai``, if its AI tokens, dollars or calls are used up. With ``added``
+    the amounts are already in the counters (``charge``)."""
     settings = settings or settings_of(session)
     adding = adding or {}
     now = now or utcnow()
@@ -141,6 +143,8 @@ async def check(
                 if not cap:
                     continue
                 have, more = used[(metric, period)], adding.get(metric, 0)
+                if added:
+                    have -= more
                 limit = metering.stored(metric, cap)
                 if (have + more > limit) if metric in adding else (have >= limit):
                     raise BudgetExceeded(
@@ -157,13 +161,25 @@ async def charge(
     ai: bool = False,
     settings: Settings | None = None,
 ) -> None:
-    """Check ``amounts`` against the user's and the organization's plans, then count them
-    in the session's transaction (a rollback takes them back)."""
+    """Count ``amounts`` in the session's transaction (a rollback takes them back), then
+    refuse (402) if that passed a limit of the user's or the organization's plan, taking
+    them back first (a caller that catches the refusal may still commit).
+
+    Counting first makes the edge exact under concurrency: the counter rows stay locked
+    by this transaction (PostgreSQL's row lock, SQLite's single writer) until it ends, so
+    two requests for the last unit cannot both see it free."""
     owners = owners_of(user_id, organization_id)
     stored = {metric: metering.stored(metric, amount) for metric, amount in amounts.items()}
     now = utcnow()
-    await check(session, owners=owners, adding=stored, ai=ai, settings=settings, now=now)
     await metering.add(session, dict.fromkeys(owners, stored), now=now)
+    try:
+        await check(
+            session, owners=owners, adding=stored, ai=ai, settings=settings, now=now, added=True
+        )
+    except BudgetExceeded:
+        taken_back = {metric: -value for metric, value in stored.items()}
+        await metering.add(session, dict.fromkeys(owners, taken_back), now=now)
+        raise
 
 
 _WINDOW = {"daily": "today", "monthly": "this month", "yearly": "this year"}

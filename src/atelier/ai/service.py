@@ -10,8 +10,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atelier.accounts import metering
-from atelier.accounts.metering import owners_of
+from atelier.accounts import limits
 from atelier.accounts.models import OrgRole
 from atelier.accounts.org_service import MANAGERS, membership_role
 from atelier.accounts.principal import Principal
@@ -313,11 +312,16 @@ async def request_generation(
         organization_id=project_organization_id,
         project_provider_id=project_provider_id,
         provider_id=provider_id,
-        adding=counted,
     )
-    # Counted with the job, in its transaction: a request that fails after this point
-    # takes its count back with it.
-    await metering.add(session, dict.fromkeys(owners_of(user.id, project_organization_id), counted))
+    # Counted with the job, in its transaction (a request that fails after this point
+    # takes its count back with it), and refused if that passes a limit.
+    await limits.charge(
+        session,
+        user_id=user.id,
+        organization_id=project_organization_id,
+        amounts=counted,
+        settings=runtime.settings,
+    )
     job = await enqueue(
         session,
         user_id=user.id,

@@ -15,8 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from atelier.accounts import metering
-from atelier.accounts.metering import owners_of
+from atelier.accounts import limits
 from atelier.accounts.principal import Principal
 from atelier.ai.generation_preflight import allowed_provider
 from atelier.ai.runtime import AIRuntime
@@ -89,7 +88,6 @@ async def _check_provider(
     user: Principal,
     conversation: Conversation,
     provider_id: uuid.UUID | None,
-    adding: dict[str, int] | None = None,
 ) -> uuid.UUID | None:
     """The plan's limits (402) and a provider the user may use, as any generation checks
     them; the organization that pays (the project's), if any."""
@@ -103,7 +101,6 @@ async def _check_provider(
         organization_id=project.organization_id if project else None,
         project_provider_id=project.ai_provider_id if project else None,
         provider_id=provider_id,
-        adding=adding,
     )
     return project.organization_id if project else None
 
@@ -147,10 +144,14 @@ async def send_message(
     """Store the user's message and enqueue the assistant's reply to it."""
     await _ensure_idle(session, conversation)
     attached = await _attachments(session, user, attachments)
-    organization_id = await _check_provider(
-        session, runtime, user, conversation, provider_id, adding=CHAT_MESSAGE
+    organization_id = await _check_provider(session, runtime, user, conversation, provider_id)
+    await limits.charge(
+        session,
+        user_id=user.id,
+        organization_id=organization_id,
+        amounts=CHAT_MESSAGE,
+        settings=runtime.settings,
     )
-    await metering.add(session, dict.fromkeys(owners_of(user.id, organization_id), CHAT_MESSAGE))
     message = await add_message(
         session,
         conversation=conversation,
