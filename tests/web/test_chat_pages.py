@@ -32,6 +32,7 @@ from atelier.app import create_app
 from atelier.config import Settings
 from atelier.conversations.models import Message
 from atelier.core.db import session_scope
+from atelier.jobs.models import Job
 from tests.conftest import run_jobs
 from tests.conversations.helpers import API, conversation, detail, said
 from tests.factories import PASSWORD, Account, Api
@@ -251,6 +252,56 @@ async def test_a_message_sent_without_the_script_and_its_reply_on_reload(
 
 
 @pytest.mark.anyio
+async def test_a_message_can_be_answered_by_another_of_your_providers(
+    api: Api, app: Any, web: Web, fake_ai: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    me, stranger = await api.signup(), await api.signup()
+    await api.provider(me)
+    other = await api.provider(me, label="Second opinion", is_default=False)
+    theirs = await api.provider(stranger)
+    chat = await conversation(api, me)
+    async with web(me) as client:
+        page = await client.get(f"/chat/{chat['id']}")
+        assert '<select id="chat-provider" name="provider_id"' in page.text
+        assert f'<option value="{other["id"]}">Second opinion' in page.text
+        assert theirs["id"] not in page.text
+        token = csrf_of(page)
+        # Someone else's provider, or no id at all: refused in words, nothing stored.
+        for wrong in (theirs["id"], "not-an-id"):
+            refused = await client.post(
+                f"/chat/{chat['id']}/messages",
+                data={"csrf_token": token, "content": "Hi", "provider_id": wrong},
+            )
+            assert notice(refused) == "ai_provider_not_found"
+        assert (await detail(api, me, chat["id"]))["messages"] == []
+        shown = await client.get(f"/chat/{chat['id']}?msg=ai_provider_not_found")
+        assert "You cannot use that AI provider" in shown.text
+
+        sent = await client.post(
+            f"/chat/{chat['id']}/messages",
+            data={"csrf_token": token, "content": "Hi", "provider_id": other["id"]},
+        )
+        assert sent.status_code == 303
+        job = (await detail(api, me, chat["id"]))["reply_job"]
+        async with session_scope(app.state.sessionmaker) as session:
+            row = await session.get(Job, uuid.UUID(job["id"]))
+            assert row is not None and row.payload["provider_id"] == other["id"]
+        fake_ai.push("Hello from the second.")
+        await run_jobs(app, job["id"])
+
+        # A plan's daily message limit, said in words that name no month.
+        monkeypatch.setattr(
+            app.state.settings, "plans", '{"FREE": {"chat_messages": {"daily": 1}}}'
+        )
+        over = await client.post(
+            f"/chat/{chat['id']}/messages", data={"csrf_token": token, "content": "More?"}
+        )
+        assert notice(over) == "budget_exceeded"
+        shown = await client.get(f"/chat/{chat['id']}?msg=budget_exceeded")
+        assert "A limit of your plan is reached" in shown.text
+
+
+@pytest.mark.anyio
 async def test_refusals_and_failures_are_said_in_plain_words(
     api: Api, app: Any, web: Web, fake_ai: FakeProvider
 ) -> None:
@@ -412,21 +463,22 @@ def csrf_headers(page: Any) -> dict[str, str]:
     return {"X-CSRF-Token": str(page.locator("meta[name=csrf-token]").get_attribute("content"))}
 
 
-def add_provider(page: Any) -> None:
+def add_provider(page: Any, label: str = "Test", *, default: bool = True) -> str:
     response = page.request.post(
         "/api/v1/ai-providers",
         data={
             "provider": "custom",
-            "label": "Test",
+            "label": label,
             "api_key": "sk-test-secret-0001",
             "base_url": "http://127.0.0.1:9/v1",
             "default_model": "fake-chat",
-            "is_default": True,
+            "is_default": default,
             "options": PRICED,
         },
         headers=csrf_headers(page),
     )
     assert response.ok, response.text()
+    return str(response.json()["id"])
 
 
 def grew(page: Any) -> list[int]:
@@ -443,6 +495,7 @@ def test_chat_in_the_browser(
     page.on("pageerror", lambda error: errors.append(str(error)))
     sign_up(page, "Chad Chatter", f"chat-{uuid.uuid4().hex[:10]}@example.com")
     add_provider(page)
+    second = add_provider(page, "Second opinion", default=False)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Chat").click()
     page.wait_for_url("**/chat")
     page.get_by_role("button", name="New conversation").click()
@@ -507,7 +560,9 @@ def test_chat_in_the_browser(
         expect(chip).to_contain_text("ready", timeout=60_000)
 
         # Sent with the file; the model's HTML (and the user's) is text: nothing runs.
+        # ...and answered by the other provider, chosen for this message only.
         fake_provider.push(XSS_REPLY)
+        page.get_by_label("Answered by").select_option(label="Second opinion (fake-chat)")
         box.fill("How big is it? <img src=x onerror=alert(2)>")
         box.press("Enter")
         expect(page.locator("#chat-chips")).to_be_hidden()
@@ -519,6 +574,9 @@ def test_chat_in_the_browser(
         expect(replies.last.locator(".chat-facts")).to_be_visible()
         assert log.locator("script, img").count() == 0
         expect(page.get_by_role("button", name="Send")).to_be_enabled()
+        calls = page.request.get("/api/v1/ai-generations").json()["items"]
+        last_reply = next(c for c in calls if c["prompt_template"].startswith("chat.reply"))
+        assert last_reply["provider_id"] == second
     finally:
         fake_provider.chunk_delay = saved_delay
     assert dialogs == [] and errors == []

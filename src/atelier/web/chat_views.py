@@ -27,8 +27,9 @@ from atelier.web.failure_messages import FAILURES, PROVIDER_HELP, failure
 # The chat's own words for codes the generation pages word differently, or never see.
 CHAT_FAILURES: dict[str, dict[str, Any]] = {
     "budget_exceeded": {
-        "text": "This month's AI budget is used up, so no reply can be written. Replies work "
-        "again next month, or ask an administrator for a larger plan."
+        "text": "A limit of your plan is reached (AI budget or chat messages), so no reply "
+        "can be written. The Usage page shows which one and when it starts again; an "
+        "administrator can give you a larger plan."
     },
     "no_ai_provider": {"text": PROVIDER_HELP, "settings": True},
     "reply_in_progress": {

@@ -19,7 +19,10 @@ MESSAGES = {
     403: ("Not allowed", "Your role in this project's organization does not allow this."),
     404: ("Not found", "There is nothing here, or it belongs to someone else."),
     405: ("Not allowed", "This page does not take that kind of request."),
-    402: ("Budget used up", "This month's AI budget is spent; it resets next month."),
+    402: (
+        "Plan limit reached",
+        "A limit of your plan is reached; the Usage page shows which one and when it resets.",
+    ),
     409: ("Not possible right now", "The request conflicts with the current state."),
     422: ("Please check the input", "Some of what was sent is not valid."),
     500: ("Something went wrong", "It is on our side and has been logged. Please try again."),

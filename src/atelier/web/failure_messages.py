@@ -29,8 +29,9 @@ FAILURES: dict[str, dict[str, Any]] = {
         "settings": True,
     },
     "budget_exceeded": {
-        "text": "This month's AI budget is used up. Generation works again next month, or ask "
-        "an administrator for a larger plan."
+        "text": "A limit of your plan is reached (AI budget or generations). The Usage page "
+        "shows which one and when it starts again; an administrator can give you a larger "
+        "plan."
     },
     "invalid_output": {
         "text": "The model's answer did not fit this tool's structure, even after it was asked "

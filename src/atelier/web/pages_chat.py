@@ -38,6 +38,7 @@ from atelier.web.pages_projects import ago
 from atelier.web.paging import page_url
 from atelier.web.session import WebUser, csrf_ok
 from atelier.web.templating import render
+from atelier.web.tool_form import usable_providers
 
 router = APIRouter(include_in_schema=False)
 # The forms (send, stop, regenerate, rename, archive, delete): mounted with these pages.
@@ -208,6 +209,8 @@ async def chat_page(
             "message_max": MESSAGE_MAX,
             "accepted": uploads.accepted_names(settings),
             "max_size": uploads.max_size(settings),
+            # Offered only when there is a choice: more than the default to pick from.
+            "providers": await usable_providers(session, user),
             "flash": notice_of(pages_chat_actions.NOTICES, msg),
         },
     )

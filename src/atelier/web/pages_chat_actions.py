@@ -26,6 +26,7 @@ from atelier.jobs.deps import Events, Runner
 from atelier.web.chat_views import CHAT_FAILURES
 from atelier.web.flash import FormText, Notices, back
 from atelier.web.session import WebUser, csrf_ok
+from atelier.web.tool_form import chosen_provider
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,6 +45,10 @@ NOTICES: Notices = {
     "no-project": ("error", "That project is gone, or you may not write to it."),
     "no-persona": ("error", "That persona is no longer installed: choose another."),
     **{code: ("error", words["text"]) for code, words in CHAT_FAILURES.items()},
+    "ai_provider_not_found": (
+        "error",
+        "You cannot use that AI provider (it may have been removed). Choose another.",
+    ),
     "refused": ("error", "It did not work. Try again in a moment."),
 }
 
@@ -67,8 +72,10 @@ async def send(
     runner: Runner,
     csrf_token: FormText = "",
     content: FormText = "",
+    provider_id: FormText = "",
 ) -> Response:
-    """The message form without the script; the page shows the reply being written."""
+    """The message form without the script; the page shows the reply being written.
+    ``provider_id`` (empty: the project's or the user's default) answers this message."""
     conversation = await service.load_conversation(
         session, user=user, conversation_id=conversation_id
     )
@@ -89,6 +96,7 @@ async def send(
             user=user,
             conversation=conversation,
             content=body.content,
+            provider_id=chosen_provider(provider_id),
             attachments=[],
             runner=runner,
         )

@@ -359,7 +359,10 @@
     sendButton.disabled = true;
     try {
       const files = await attachments();
-      const sent = await api("POST", `${config.api}/messages`, { content, attachments: files });
+      const chosen = document.getElementById("chat-provider")?.value;
+      const body = { content, attachments: files };
+      if (chosen) body.provider_id = chosen;  // else the project's or the user's default
+      const sent = await api("POST", `${config.api}/messages`, body);
       input.value = "";
       clearChips();
       document.getElementById("chat-empty")?.remove();

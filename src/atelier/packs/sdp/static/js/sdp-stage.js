@@ -19,7 +19,7 @@
     stage_already_complete: "This stage is already complete.",
     stage_not_editable: "This stage is compiled from the earlier ones: compile it instead of editing it.",
     missing_earlier_stage: null, // the server's sentence names the stage: shown as is
-    budget_exceeded: "Your AI budget for this month is used up. Generation works again next month, or with a higher plan.",
+    budget_exceeded: "A limit of your plan is reached (AI budget or generations). The Usage page shows which one and when it starts again.",
     no_provider: "No AI provider is set up. Add one in Settings → AI providers.",
     csrf_failed: "Your session changed in another tab. Reload the page and try again.",
   };
