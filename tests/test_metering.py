@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import uuid
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -374,3 +375,38 @@ async def test_a_refusal_caught_by_its_caller_leaves_no_count(
             )
     found = await counters(app, "user", me.id)
     assert [found[("chat_messages", p)] for p in PERIODS] == [1, 1, 1]
+
+
+async def test_an_upload_that_loses_the_race_for_the_last_bytes_is_not_kept(
+    api: Api, app: Any, plans: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The allowance is checked before the file is stored and counted with its row; when
+    another upload took the room in between, the stored file is removed again."""
+    from atelier.uploads import accept
+
+    plans(FREE={"upload_bytes": {"monthly": 20}})
+    me = await api.signup()
+    await upload(api, me, "a.txt", b"x" * 15)
+
+    async def passes(*_args: Any, **_kwargs: Any) -> None:
+        return None  # as if the other upload had not been counted yet
+
+    deleted: list[str] = []
+    storage = app.state.storage
+    real_delete = storage.delete
+
+    def delete_spy(key: str) -> None:
+        deleted.append(key)
+        real_delete(key)
+
+    # Only the upload path's early check lets it through; the count at the row is real.
+    monkeypatch.setattr(
+        accept, "limits", SimpleNamespace(check=passes, charge=accept.limits.charge)
+    )
+    monkeypatch.setattr(storage, "delete", delete_spy)
+    r = await send(api, me, "b.txt", b"y" * 6, content_type="text/plain")
+    refused(r, "upload_bytes", "monthly")
+    assert len(deleted) == 1 and deleted[0].endswith("original")
+    rows = await count(app, select(func.count()).where(Upload.user_id == uuid.UUID(me.id)))
+    assert rows == 1
+    assert (await counters(app, "user", me.id))[("upload_bytes", "monthly")] == 15

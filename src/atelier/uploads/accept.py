@@ -17,6 +17,7 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from atelier.accounts import limits
+from atelier.accounts.metering import owners_of
 from atelier.accounts.principal import Principal
 from atelier.config import Settings
 from atelier.core.errors import AtelierError, InvalidInput, field_error
@@ -148,15 +149,12 @@ async def keep_received(
                 [{"field": "body.file", "message": rejected.message}], code=rejected.code
             ) from None
         meta.update(width=width, height=height)
-    # The plan's upload allowance (402), counted with the upload's row: a failure below
-    # rolls the count back with it.
-    await limits.charge(
-        session,
-        user_id=user.id,
-        organization_id=organization_id,
-        amounts={"upload_bytes": received.size},
-        settings=settings,
-    )
+    # The plan's upload allowance (402) before the file is stored; it is counted with
+    # the upload's row below, and checked again there (another upload may have come in
+    # meanwhile). Counting here would hold SQLite's write lock through the storage write.
+    owners = owners_of(user.id, organization_id)
+    upload_bytes = {"upload_bytes": received.size}
+    await limits.check(session, owners=owners, adding=upload_bytes, settings=settings)
     upload_id = new_id()
     filename = safe_filename(received.original_name)
     key = service.storage_key(user.id, upload_id, "original")
@@ -176,6 +174,13 @@ async def keep_received(
         meta=meta or None,
     )
     try:
+        await limits.charge(
+            session,
+            user_id=user.id,
+            organization_id=organization_id,
+            amounts=upload_bytes,
+            settings=settings,
+        )
         await service.add_upload(session, upload=upload, queue=settings.job_queue, notify=notify)
         await session.commit()
     except BaseException:
