@@ -17,7 +17,9 @@ from PIL import Image, ImageDraw
 
 from tests.web.conftest import screenshot, sign_up
 
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (make install does)"
+)
 expect = sync_api.expect
 
 # Processing runs as a job on the live server's in-process runner; OCR of an image

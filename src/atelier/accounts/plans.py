@@ -68,7 +68,7 @@ DEFAULT_PLANS: dict[str, Limits] = {
 
 
 class InvalidCatalogue(ValueError):
-    pass
+    """ATELIER_PLANS (or ATELIER_PLAN_LIMITS) cannot be read; the message says where."""
 
 
 def catalogue(settings: Settings) -> dict[str, Limits]:
